@@ -1,0 +1,107 @@
+"""The tamper-evident ledger: an append-only hash chain of metadata about every event.
+
+Each entry's hash covers its own fields and the previous entry's hash, so editing,
+deleting or reordering any entry breaks every hash after it. Entries hold metadata only
+(who, what, when, how many bytes and records, outcome), never the data itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+GENESIS_HASH = "0" * 64
+
+Scalar = str | int | float | bool | None
+
+
+class LedgerEvent(BaseModel):
+    """What happened, before it has a place in the chain."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str  # e.g. consent.granted, transfer.served, transfer.denied
+    actor: str  # "resident:<id>", "service:<client_id>", "system:…"
+    subject: str | None = None  # the resident concerned, if any
+    consent_id: str | None = None
+    service: str | None = None
+    holder: str | None = None
+    details: dict[str, Scalar] = Field(default_factory=dict)
+
+
+class LedgerEntry(LedgerEvent):
+    seq: int
+    at: datetime
+    prev_hash: str
+    hash: str
+
+
+def _canonical(seq: int, at: datetime, event: LedgerEvent, prev_hash: str) -> bytes:
+    body: dict[str, Any] = {
+        "seq": seq,
+        "at": at.isoformat(timespec="microseconds"),
+        "kind": event.kind,
+        "actor": event.actor,
+        "subject": event.subject,
+        "consent_id": event.consent_id,
+        "service": event.service,
+        "holder": event.holder,
+        "details": event.details,
+        "prev_hash": prev_hash,
+    }
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def compute_hash(seq: int, at: datetime, event: LedgerEvent, prev_hash: str) -> str:
+    return hashlib.sha256(_canonical(seq, at, event, prev_hash)).hexdigest()
+
+
+def chain(previous: LedgerEntry | None, event: LedgerEvent, at: datetime) -> LedgerEntry:
+    seq = 1 if previous is None else previous.seq + 1
+    prev_hash = GENESIS_HASH if previous is None else previous.hash
+    return LedgerEntry(
+        **event.model_dump(),
+        seq=seq,
+        at=at,
+        prev_hash=prev_hash,
+        hash=compute_hash(seq, at, event, prev_hash),
+    )
+
+
+class Verification(BaseModel):
+    ok: bool
+    count: int
+    head_seq: int
+    head_hash: str
+    first_bad_seq: int | None = None
+    problem: str | None = None
+
+
+def verify(entries: Iterable[LedgerEntry]) -> Verification:
+    """Replay the chain in order; name the first entry that does not fit."""
+    expected_seq, prev_hash, count = 1, GENESIS_HASH, 0
+    for entry in entries:
+        problem = None
+        if entry.seq != expected_seq:
+            problem = f"expected entry {expected_seq}, found {entry.seq} (deleted or reordered)"
+        elif entry.prev_hash != prev_hash:
+            problem = "its previous-hash does not match the entry before it"
+        elif compute_hash(entry.seq, entry.at, entry, entry.prev_hash) != entry.hash:
+            problem = "its content does not match its hash (edited)"
+        if problem is not None:
+            return Verification(
+                ok=False,
+                count=count,
+                head_seq=expected_seq - 1,
+                head_hash=prev_hash,
+                first_bad_seq=entry.seq if entry.seq == expected_seq else expected_seq,
+                problem=problem,
+            )
+        count += 1
+        expected_seq, prev_hash = entry.seq + 1, entry.hash
+    return Verification(ok=True, count=count, head_seq=expected_seq - 1, head_hash=prev_hash)
