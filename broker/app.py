@@ -1,0 +1,77 @@
+"""The composition root: ``create_app(settings)`` wires every part; nothing is built at
+import time. Engines, HTTP client sessions and background tasks open and close in
+``cleanup_ctx``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import aiohttp
+from aiohttp import web
+
+from broker.crypto import SecretBox, Signer
+from broker.http.middlewares import errors, request_context, security_headers
+from broker.keys import CLOCK, ENGINE, HTTP, SECRET_BOX, SETTINGS, SIGNER, TEMPLATES
+from broker.logging import configure_logging
+from broker.settings import Settings
+from broker.storage.engine import make_engine
+from broker.web import login
+from broker.web.render import make_templates
+from broker.web.static import setup as setup_static
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    engine = make_engine(app[SETTINGS].database_url)
+    app[ENGINE] = engine
+    yield
+    await engine.dispose()
+
+
+async def _http_client(app: web.Application) -> AsyncIterator[None]:
+    # One client session for every holder call: connections to holders are reused.
+    timeout = aiohttp.ClientTimeout(
+        total=None, sock_connect=10, sock_read=app[SETTINGS].holder_timeout
+    )
+    async with aiohttp.ClientSession(timeout=timeout, raise_for_status=False) as session:
+        app[HTTP] = session
+        yield
+
+
+def create_app(settings: Settings) -> web.Application:
+    configure_logging(json_lines=settings.log_json)
+    app = web.Application(
+        middlewares=[request_context, security_headers, errors],
+        client_max_size=settings.max_body_bytes,
+    )
+    app[SETTINGS] = settings
+    app[CLOCK] = _utcnow
+    app[SIGNER] = Signer.load_or_create(settings.signing_key_path)
+    app[SECRET_BOX] = SecretBox(
+        settings.encryption_key_bytes(),
+        [SecretBox.decode_key(k.get_secret_value()) for k in settings.old_encryption_keys],
+    )
+    app[TEMPLATES] = make_templates()
+    app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_http_client)
+
+    login.setup(app)
+    setup_static(app)
+    _setup_surfaces(app)
+    return app
+
+
+def _setup_surfaces(app: web.Application) -> None:
+    """Each surface registers its own routes; the order is that of the request's journey."""
+    from broker.dashboard import routes as dashboard_routes
+    from broker.data import routes as data_routes
+    from broker.oauth import routes as oauth_routes
+
+    oauth_routes.setup(app)
+    data_routes.setup(app)
+    dashboard_routes.setup(app)

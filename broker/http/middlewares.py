@@ -1,0 +1,173 @@
+"""The middlewares every request goes through, outermost first:
+
+1. ``request_context``: a request id (echoed as ``X-Request-Id``), bound to every log line,
+   and one access-log line per request without query string (codes and tokens travel
+   there).
+2. ``security_headers``: strict headers on every response, pages and JSON alike.
+3. ``errors``: the one place where exceptions become responses, in the format of the
+   surface: RFC 6749 JSON under ``/oauth``, RFC 9457 problem JSON for the JSON APIs,
+   a readable page elsewhere. Bad input never becomes a 500.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+
+import structlog
+from aiohttp import web
+from multidict import CIMultiDict
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from broker.http.problems import Problem, problem_response, status_title
+from broker.keys import SETTINGS
+from broker.oauth.errors import InvalidRequest, OAuthError, ServerError
+from broker.web.csrf import CsrfFailure
+from broker.web.render import PageError, error_page
+from consent.errors import ConsentError, TransferDenied
+
+log = structlog.get_logger("aiguillage.http")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
+_JSON_PREFIXES = ("/v1/", "/admin/", "/problems/")
+# OAuth endpoints answer RFC 6749 JSON; the authorize endpoint is a browser page.
+_OAUTH_JSON = ("/oauth/par", "/oauth/token", "/oauth/revoke", "/oauth/introspect", "/oauth/grants")
+
+
+def surface(path: str) -> str:
+    if path.startswith(_OAUTH_JSON):
+        return "oauth"
+    if path.startswith(_JSON_PREFIXES) or path.endswith(".json"):
+        return "problem"
+    return "page"
+
+
+@web.middleware
+async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
+    request_id = request.headers.get("X-Request-Id", "")
+    if not (0 < len(request_id) <= 64 and request_id.replace("-", "").isalnum()):
+        request_id = secrets.token_hex(8)
+    structlog.contextvars.bind_contextvars(request_id=request_id)
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        response.headers["X-Request-Id"] = request_id
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        exc.headers["X-Request-Id"] = request_id
+        raise
+    finally:
+        log.info(
+            "http.request",
+            method=request.method,
+            path=request.path,
+            status=status,
+            ms=round((time.perf_counter() - started) * 1000, 2),
+        )
+        structlog.contextvars.unbind_contextvars("request_id")
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        _harden(exc.headers, surface(request.path))
+        raise
+    _harden(response.headers, surface(request.path))
+    return response
+
+
+def _harden(headers: CIMultiDict[str], kind: str) -> None:
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Content-Security-Policy", _CSP)
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if kind != "problem" or "Cache-Control" not in headers:
+        headers.setdefault("Cache-Control", "no-store")
+
+
+@web.middleware
+async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    kind = surface(request.path)
+    issuer = request.app[SETTINGS].issuer
+    try:
+        return await handler(request)
+    except OAuthError as exc:
+        return exc.response()
+    except Problem as exc:
+        return problem_response(issuer, exc)
+    except PageError as exc:
+        return error_page(request, exc.status, exc.message_key)
+    except CsrfFailure:
+        log.info("csrf.refused")
+        if kind == "page":
+            return error_page(request, 403, "error.csrf")
+        return problem_response(issuer, Problem(403, "csrf_failed", "CSRF check failed"))
+    except TransferDenied as exc:
+        return problem_response(issuer, Problem(exc.status_hint, exc.reason, exc.detail))
+    except ConsentError as exc:
+        return _client_error(request, kind, issuer, 400, exc.reason, exc.detail)
+    except web.HTTPException as exc:
+        if exc.status < 400 or exc.empty_body:
+            raise
+        if exc.status >= 500:
+            log.error("http.error", status=exc.status)
+        return _client_error(request, kind, issuer, exc.status, _reason(exc.status), exc.reason)
+    except (OperationalError, DBAPIError, ConnectionRefusedError, TimeoutError):
+        log.exception("database.unavailable")
+        return _client_error(request, kind, issuer, 503, "unavailable", "database unavailable")
+    except Exception:
+        log.exception("http.unhandled")
+        if kind == "oauth":
+            return ServerError("the server could not handle this request").response()
+        return _client_error(request, kind, issuer, 500, "internal", "internal error")
+
+
+def _reason(status: int) -> str:
+    return {
+        400: "bad_request",
+        404: "not_found",
+        405: "method_not_allowed",
+        413: "too_large",
+        415: "unsupported_media_type",
+    }.get(status, "error")
+
+
+_PAGE_MESSAGE = {
+    400: "error.bad_request",
+    403: "error.csrf",
+    404: "error.not_found",
+    405: "error.method",
+    413: "error.too_large",
+    500: "error.internal",
+    503: "error.unavailable",
+}
+
+
+def _client_error(
+    request: web.Request, kind: str, issuer: str, status: int, reason: str, detail: str
+) -> web.Response:
+    if kind == "oauth":
+        error = InvalidRequest(detail)
+        if status != 400:
+            error.status = status
+        response = error.response()
+        if status in (500, 503):
+            response.text = json.dumps({"error": "server_error", "error_description": detail})
+        return response
+    if kind == "problem":
+        return problem_response(issuer, Problem(status, reason, detail, title=status_title(status)))
+    return error_page(request, status, _PAGE_MESSAGE.get(status, "error.bad_request"))

@@ -1,0 +1,54 @@
+"""The one settings class. Read once (``Settings()``), passed down; nothing else reads the
+environment. Every field can be set as ``AIGUILLAGE_<NAME>``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from broker.crypto import SecretBox
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AIGUILLAGE_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # The public base URL; also the OAuth issuer (RFC 8414 §2). No trailing slash.
+    issuer: str = "http://127.0.0.1:8000"
+    database_url: str = "sqlite+aiosqlite:///var/aiguillage.sqlite3"
+
+    # AES-256-GCM key for holder credentials at rest, base64 (32 bytes). Rotation: list the
+    # old keys in ``old_encryption_keys`` so older ciphertexts stay readable.
+    encryption_key: SecretStr = Field(default=SecretStr(""))
+    old_encryption_keys: list[SecretStr] = Field(default_factory=list)
+    # Where the broker's signing key (EC P-256, JWK) lives; created on first start.
+    signing_key_path: Path = Path("var/signing-key.json")
+    # A session cookie needs ``Secure`` in production; loopback demos run plain HTTP.
+    cookie_secure: bool = True
+    operator_token: SecretStr = Field(default=SecretStr(""))
+
+    access_token_ttl: int = 600
+    authorization_code_ttl: int = 60
+    par_ttl: int = 90
+    session_ttl: int = 3600
+    # How long a resident has to go through login, consent and holder linking.
+    authorization_ttl: int = 900
+    max_body_bytes: int = 64 * 1024
+    holder_timeout: float = 30.0
+    expiry_interval: float = 60.0
+    log_json: bool = True
+
+    @field_validator("issuer")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    def encryption_key_bytes(self) -> bytes:
+        raw = self.encryption_key.get_secret_value()
+        if not raw:
+            raise ValueError("AIGUILLAGE_ENCRYPTION_KEY is not set (32 bytes, base64)")
+        return SecretBox.decode_key(raw)

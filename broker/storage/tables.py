@@ -1,0 +1,212 @@
+"""The schema, as SQLAlchemy Core tables. Alembic migrations (``broker/migrations``) are
+written against this module; ``tests/integration`` checks the two agree.
+
+Secrets never sit here in clear: tokens, codes and session ids are stored as SHA-256
+hashes (they are 256-bit random values, so a plain hash is enough and lookups stay O(1));
+holder credentials are AES-GCM ciphertexts (``broker/crypto.py``).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+TS = DateTime(timezone=True)
+
+residents = Table(
+    "residents",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("login", String(254), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("display_name", String(120), nullable=False),
+    Column("locale", String(5), nullable=False, default="fr"),
+    Column("created_at", TS, nullable=False),
+)
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("resident_id", String(64), ForeignKey("residents.id", ondelete="CASCADE")),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("expires_at", TS, nullable=False),
+)
+
+login_attempts = Table(
+    "login_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("login", String(254), nullable=False, index=True),
+    Column("at", TS, nullable=False),
+)
+
+services = Table(
+    "services",
+    metadata,
+    Column("client_id", String(64), primary_key=True),
+    Column("registration", JSON, nullable=False),  # consent.registry.ServiceRegistration
+    Column("secret_hash", String(255), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("created_at", TS, nullable=False),
+)
+
+holders = Table(
+    "holders",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("manifest", JSON, nullable=False),  # consent.registry.HolderManifest
+    Column("client_id", String(255), nullable=False),  # the broker's client id at the holder
+    Column("client_secret_enc", Text, nullable=False),
+    Column("created_at", TS, nullable=False),
+)
+
+consents = Table(
+    "consents",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("subject", String(64), nullable=False, index=True),
+    Column("service", String(64), nullable=False, index=True),
+    Column("holder", String(64), nullable=False, index=True),
+    Column("state", String(32), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("expires_at", TS, nullable=True),
+    Column("data", JSON, nullable=False),  # consent.model.Consent
+    # What the broker needs to call the holder for this consent (e.g. the PRM), encrypted.
+    Column("holder_credential_enc", Text, nullable=True),
+    Column("updated_at", TS, nullable=False),
+    Index("ix_consents_state_expires", "state", "expires_at"),
+)
+
+consent_revisions = Table(
+    "consent_revisions",
+    metadata,
+    Column(
+        "consent_id", String(64), ForeignKey("consents.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("revision", Integer, primary_key=True),
+    Column("data", JSON, nullable=False),
+    Column("recorded_at", TS, nullable=False),
+)
+
+par_requests = Table(
+    "par_requests",
+    metadata,
+    Column("id", String(64), primary_key=True),  # the random part of the request_uri
+    Column("client_id", String(64), nullable=False),
+    Column("redirect_uri", Text, nullable=False),
+    Column("state", String(512), nullable=True),
+    Column("code_challenge", String(128), nullable=False),
+    Column("authorization_details", JSON, nullable=False),
+    Column("expires_at", TS, nullable=False),
+    Column("used_at", TS, nullable=True),
+)
+
+# One resident's walk through /oauth/authorize: login, consent screen, holder linking.
+authorizations = Table(
+    "authorizations",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("par_id", String(64), ForeignKey("par_requests.id"), nullable=False),
+    Column("client_id", String(64), nullable=False),
+    Column("subject", String(64), nullable=True),
+    Column("consent_id", String(64), nullable=True),
+    Column("holder_state_hash", String(64), nullable=True, unique=True),
+    Column("status", String(32), nullable=False),
+    Column("expires_at", TS, nullable=False),
+)
+
+auth_codes = Table(
+    "auth_codes",
+    metadata,
+    Column("code_hash", String(64), primary_key=True),
+    Column("client_id", String(64), nullable=False),
+    Column("consent_id", String(64), nullable=False),
+    Column("redirect_uri", Text, nullable=False),
+    Column("code_challenge", String(128), nullable=False),
+    Column("expires_at", TS, nullable=False),
+    Column("used_at", TS, nullable=True),
+)
+
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),  # access | refresh
+    Column("client_id", String(64), nullable=False),
+    Column("grant_id", String(64), nullable=False, index=True),
+    Column("issued_at", TS, nullable=False),
+    Column("expires_at", TS, nullable=True),
+    Column("revoked_at", TS, nullable=True),
+    # A rotated refresh token is kept so that its reuse can be detected (RFC 9700 §4.14.2).
+    Column("rotated_at", TS, nullable=True),
+)
+
+client_assertions = Table(
+    "client_assertions",
+    metadata,
+    Column("client_id", String(64), primary_key=True),
+    Column("jti", String(255), primary_key=True),
+    Column("expires_at", TS, nullable=False),
+)
+
+ledger = Table(
+    "ledger",
+    metadata,
+    Column(
+        "seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    ),
+    Column("at", TS, nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("actor", String(160), nullable=False),
+    Column("subject", String(64), nullable=True, index=True),
+    Column("consent_id", String(64), nullable=True, index=True),
+    Column("service", String(64), nullable=True),
+    Column("holder", String(64), nullable=True),
+    Column("details", JSON, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+# A single row naming the newest entry. Appenders lock it by updating it first, which
+# serialises appends on SQLite and PostgreSQL alike, and it reveals a truncated tail.
+ledger_head = Table(
+    "ledger_head",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+    UniqueConstraint("seq", name="uq_ledger_head_seq"),
+)
+
+transfer_counters = Table(
+    "transfer_counters",
+    metadata,
+    Column("holder", String(64), primary_key=True),
+    Column("service", String(64), primary_key=True),
+    Column("window", String(16), primary_key=True),  # "s:<epoch>", "h:<epoch/3600>", "d:<date>"
+    Column("count", BigInteger, nullable=False),
+    Column("bytes", BigInteger, nullable=False),
+)

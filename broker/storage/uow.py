@@ -1,0 +1,75 @@
+"""The unit of work on SQLAlchemy: one connection, one transaction.
+
+``async with uow:`` begins; ``await uow.commit()`` commits; leaving the block without a
+commit rolls back, so a failure halfway leaves consents, tokens and the ledger as they
+were. It implements ``consent.ports.UnitOfWork`` and carries the broker's own repositories
+so that OAuth state changes share the domain's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from types import TracebackType
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
+
+from broker.storage.consents import SqlConsentRepository
+from broker.storage.ledger import SqlLedger
+from broker.storage.registry import SqlHolders, SqlServices
+from broker.storage.residents import SqlResidents
+from broker.storage.tokens import SqlTokens
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class SqlUnitOfWork:
+    consents: SqlConsentRepository
+    ledger: SqlLedger
+    tokens: SqlTokens
+    residents: SqlResidents
+    services: SqlServices
+    holders: SqlHolders
+    conn: AsyncConnection
+
+    def __init__(self, engine: AsyncEngine, clock: Callable[[], datetime] = utcnow) -> None:
+        self._engine = engine
+        self._clock = clock
+        self._tx: AsyncTransaction | None = None
+
+    @property
+    def now(self) -> datetime:
+        """The clock of this unit of work (tests move it to check expiry)."""
+        return self._clock()
+
+    async def __aenter__(self) -> SqlUnitOfWork:
+        self.conn = await self._engine.connect()
+        self._tx = await self.conn.begin()
+        now = self._clock()
+        self.consents = SqlConsentRepository(self.conn, now)
+        self.ledger = SqlLedger(self.conn)
+        self.tokens = SqlTokens(self.conn)
+        self.residents = SqlResidents(self.conn)
+        self.services = SqlServices(self.conn)
+        self.holders = SqlHolders(self.conn)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if self._tx is not None and self._tx.is_active:
+                await self._tx.rollback()
+        finally:
+            await self.conn.close()
+
+    async def commit(self) -> None:
+        """Commit, then start a fresh transaction so the block can go on working."""
+        assert self._tx is not None
+        await self._tx.commit()
+        self._tx = await self.conn.begin()

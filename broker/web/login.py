@@ -1,0 +1,91 @@
+"""``/login`` and ``/logout``. Failed logins are throttled per login name."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import structlog
+from aiohttp import web
+
+from broker.keys import ENGINE, SETTINGS
+from broker.storage.uow import SqlUnitOfWork
+from broker.web.csrf import check_csrf
+from broker.web.render import render
+from broker.web.session import (
+    RESIDENT,
+    SESSION_COOKIE,
+    current_resident,
+    safe_next,
+    set_session_cookie,
+)
+
+log = structlog.get_logger(__name__)
+
+MAX_FAILURES = 5
+FAILURE_WINDOW = timedelta(minutes=15)
+
+
+async def login_page(request: web.Request) -> web.StreamResponse:
+    next_path = safe_next(request.query.get("next"))
+    if await current_resident(request) is not None:
+        raise web.HTTPSeeOther(next_path)
+    return render(request, "login.html", next_path=next_path, error_key=None, login="")
+
+
+async def login_submit(request: web.Request) -> web.StreamResponse:
+    form = await check_csrf(request)
+    login = (form.get("login") or "").strip().lower()[:254]
+    password = (form.get("password") or "")[:1024]
+    next_path = safe_next(form.get("next"))
+    settings = request.app[SETTINGS]
+    async with SqlUnitOfWork(request.app[ENGINE]) as uow:
+        now = uow.now
+        if await uow.residents.recent_failures(login, now - FAILURE_WINDOW) >= MAX_FAILURES:
+            log.info("login.throttled")
+            return render(
+                request,
+                "login.html",
+                status=429,
+                next_path=next_path,
+                error_key="login.throttled",
+                login=login,
+            )
+        resident = await uow.residents.check_password(login, password) if login else None
+        if resident is None:
+            await uow.residents.record_failure(login, now)
+            await uow.commit()
+            log.info("login.failed")
+            return render(
+                request,
+                "login.html",
+                status=401,
+                next_path=next_path,
+                error_key="login.failed",
+                login=login,
+            )
+        await uow.residents.clear_failures(login)
+        session_id = await uow.residents.open_session(resident.id, now, settings.session_ttl)
+        await uow.commit()
+    log.info("login.ok", resident=resident.id)
+    request[RESIDENT] = resident
+    response = web.HTTPSeeOther(next_path)
+    set_session_cookie(request, response, session_id)
+    raise response
+
+
+async def logout(request: web.Request) -> web.StreamResponse:
+    await check_csrf(request)
+    session_id = request.cookies.get(SESSION_COOKIE)
+    if session_id:
+        async with SqlUnitOfWork(request.app[ENGINE]) as uow:
+            await uow.residents.close_session(session_id)
+            await uow.commit()
+    response = web.HTTPSeeOther("/login")
+    response.del_cookie(SESSION_COOKIE, path="/")
+    raise response
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/login", login_page)
+    app.router.add_post("/login", login_submit)
+    app.router.add_post("/logout", logout)
