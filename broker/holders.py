@@ -48,7 +48,9 @@ def seal_holder_secret(app: web.Application, holder_id: str, client_secret: str)
     return app[SECRET_BOX].seal({"client_secret": client_secret}, bound_to=f"holder:{holder_id}")
 
 
-def seal_consent_credential(app: web.Application, consent_id: str, credential: dict[str, str]) -> str:
+def seal_consent_credential(
+    app: web.Application, consent_id: str, credential: dict[str, str]
+) -> str:
     return app[SECRET_BOX].seal(credential, bound_to=f"consent:{consent_id}")
 
 

@@ -1,0 +1,151 @@
+"""Real servers on loopback for e2e tests: the broker, the Enedis simulator and (optionally)
+the carbon coach, each an aiohttp app on its own port, over a fresh database.
+
+Nothing is faked: the broker calls the simulator over HTTP, and tests call the broker
+over HTTP. Ports are picked free before the apps are built, because the broker's issuer
+URL and the redirect URIs must name them.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from broker.app import create_app
+from broker.crypto import SecretBox
+from broker.operator import add_resident, register_holder, register_service
+from broker.settings import Settings
+from broker.storage.engine import make_engine
+from broker.storage.migrate import upgrade_async
+from providers.enedis.simulator.app import create_simulator_app
+from providers.enedis.simulator.config import RegisteredClient, SimulatorConfig
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "deploy" / "examples"
+
+RESIDENT_LOGIN = "camille@example.fr"
+RESIDENT_PASSWORD = "linky-lyon-2024"  # a test account's password, not a secret
+COACH_ID = "carbon-coach"
+COACH_SECRET = "coach-test-secret-0123456789abcdef"
+HOLDER_CLIENT_ID = "aiguillage-test"
+HOLDER_CLIENT_SECRET = "holder-test-secret"
+DEMO_PRM = "12345678901234"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Stack:
+    broker_url: str
+    simulator_url: str
+    coach_redirect_uri: str
+    settings: Settings
+    engine: AsyncEngine  # the test's own connection, for looking at what the broker stored
+    broker_app: web.Application
+    simulator_app: web.Application
+    runners: list[web.AppRunner] = field(default_factory=list)
+    coach_id: str = COACH_ID
+    coach_secret: str = COACH_SECRET
+    resident_login: str = RESIDENT_LOGIN
+    resident_password: str = RESIDENT_PASSWORD
+    prm: str = DEMO_PRM
+
+
+async def _serve(app: web.Application, port: int) -> web.AppRunner:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner
+
+
+def _holder_payload(simulator_url: str) -> dict[str, Any]:
+    payload = json.loads((EXAMPLES / "holder-enedis-simulator.json").read_text())
+    manifest = payload["manifest"]
+    for key in ("base_url", "authorization_endpoint", "token_endpoint", "revocation_endpoint"):
+        manifest[key] = manifest[key].replace("http://127.0.0.1:8001", simulator_url)
+    payload["client_id"] = HOLDER_CLIENT_ID
+    payload["client_secret"] = HOLDER_CLIENT_SECRET
+    return dict(payload)
+
+
+def _service_payload(redirect_uri: str) -> dict[str, Any]:
+    payload = json.loads((EXAMPLES / "service-carbon-coach.json").read_text())
+    payload["registration"]["redirect_uris"] = [redirect_uri]
+    payload["client_secret"] = COACH_SECRET
+    return dict(payload)
+
+
+@asynccontextmanager
+async def running_stack(
+    tmp_path: Path,
+    *,
+    database_url: str | None = None,
+    coach_port: int | None = None,
+    simulator_config: dict[str, Any] | None = None,
+) -> AsyncIterator[Stack]:
+    broker_port, simulator_port = free_port(), free_port()
+    coach_port = coach_port or free_port()
+    broker_url = f"http://127.0.0.1:{broker_port}"
+    simulator_url = f"http://127.0.0.1:{simulator_port}"
+    coach_redirect = f"http://127.0.0.1:{coach_port}/callback"
+    database_url = database_url or f"sqlite+aiosqlite:///{tmp_path / 'broker.sqlite3'}"
+    key = base64.urlsafe_b64encode(os.urandom(32)).decode()
+    settings = Settings(
+        issuer=broker_url,
+        port=broker_port,
+        database_url=database_url,
+        encryption_key=key,
+        signing_key_path=tmp_path / "signing-key.json",
+        cookie_secure=False,
+        log_json=True,
+    )
+    await upgrade_async(database_url)
+    engine = make_engine(database_url)
+    box = SecretBox(settings.encryption_key_bytes())
+    await register_holder(engine, box, _holder_payload(simulator_url))
+    await register_service(engine, _service_payload(coach_redirect), approve=True)
+    await add_resident(
+        engine, login=RESIDENT_LOGIN, password=RESIDENT_PASSWORD, display_name="Camille Martin"
+    )
+    sim_config = SimulatorConfig(
+        clients={
+            HOLDER_CLIENT_ID: RegisteredClient(
+                secret=HOLDER_CLIENT_SECRET,
+                redirect_uris=(f"{broker_url}/holders/enedis/callback",),
+            )
+        },
+        **(simulator_config or {}),
+    )
+    simulator_app = create_simulator_app(sim_config)
+    broker_app = create_app(settings)
+    stack = Stack(
+        broker_url=broker_url,
+        simulator_url=simulator_url,
+        coach_redirect_uri=coach_redirect,
+        settings=settings,
+        engine=engine,
+        broker_app=broker_app,
+        simulator_app=simulator_app,
+    )
+    try:
+        stack.runners.append(await _serve(simulator_app, simulator_port))
+        stack.runners.append(await _serve(broker_app, broker_port))
+        yield stack
+    finally:
+        for runner in reversed(stack.runners):
+            await runner.cleanup()
+        await engine.dispose()
