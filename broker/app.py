@@ -17,6 +17,7 @@ from broker.keys import CLOCK, ENGINE, HTTP, SECRET_BOX, SETTINGS, SIGNER, TEMPL
 from broker.logging import configure_logging
 from broker.settings import Settings
 from broker.storage.engine import make_engine
+from broker.tasks import background_tasks
 from broker.web import login
 from broker.web.render import make_templates
 from broker.web.static import setup as setup_static
@@ -59,6 +60,7 @@ def create_app(settings: Settings) -> web.Application:
     app[TEMPLATES] = make_templates()
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_http_client)
+    app.cleanup_ctx.append(background_tasks)
 
     login.setup(app)
     setup_static(app)

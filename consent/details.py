@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from consent.durations import CalendarDuration
+from consent.errors import InvalidDuration
 
 DETAIL_TYPE = "personal_data_transfer"
 
@@ -35,7 +36,11 @@ class DataWindow(BaseModel):
     @field_validator("history")
     @classmethod
     def _history_is_a_duration(cls, value: str) -> str:
-        CalendarDuration.parse(value)
+        try:
+            CalendarDuration.parse(value)
+        except InvalidDuration as error:
+            # pydantic reports only ValueError as a ValidationError; anything else escapes.
+            raise ValueError(error.detail) from error
         return value
 
     @property
@@ -64,7 +69,11 @@ class AuthorizationDetail(BaseModel):
     @field_validator("duration")
     @classmethod
     def _duration_is_valid(cls, value: str) -> str:
-        CalendarDuration.parse(value)
+        try:
+            CalendarDuration.parse(value)
+        except InvalidDuration as error:
+            # pydantic reports only ValueError as a ValidationError; anything else escapes.
+            raise ValueError(error.detail) from error
         return value
 
     @property

@@ -14,7 +14,8 @@ from datetime import date, datetime, timedelta
 
 from consent.errors import InvalidDuration
 
-_PATTERN = re.compile(r"^P(?:(\d{1,3})Y)?(?:(\d{1,4})M)?(?:(\d{1,4})W)?(?:(\d{1,5})D)?$")
+# ASCII digits only, and fullmatch below: ``$`` alone would let "P1Y\n" through.
+_PATTERN = re.compile(r"^P(?:(\d{1,3})Y)?(?:(\d{1,4})M)?(?:(\d{1,4})W)?(?:(\d{1,5})D)?$", re.ASCII)
 
 
 @dataclass(frozen=True, order=True)
@@ -25,7 +26,7 @@ class CalendarDuration:
 
     @classmethod
     def parse(cls, text: str) -> CalendarDuration:
-        match = _PATTERN.match(text) if isinstance(text, str) else None
+        match = _PATTERN.fullmatch(text) if isinstance(text, str) else None
         if match is None or text == "P":
             raise InvalidDuration(f"{text!r} is not an ISO 8601 duration such as P1Y or P12M")
         years, months, weeks, days = (int(g) if g else 0 for g in match.groups())

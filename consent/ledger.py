@@ -62,8 +62,14 @@ def compute_hash(seq: int, at: datetime, event: LedgerEvent, prev_hash: str) -> 
 
 
 def chain(previous: LedgerEntry | None, event: LedgerEvent, at: datetime) -> LedgerEntry:
-    seq = 1 if previous is None else previous.seq + 1
-    prev_hash = GENESIS_HASH if previous is None else previous.hash
+    if previous is None:
+        return next_entry(0, GENESIS_HASH, event, at)
+    return next_entry(previous.seq, previous.hash, event, at)
+
+
+def next_entry(head_seq: int, head_hash: str, event: LedgerEvent, at: datetime) -> LedgerEntry:
+    """The entry that follows the head ``(head_seq, head_hash)``; ``(0, GENESIS_HASH)`` starts."""
+    seq, prev_hash = head_seq + 1, head_hash
     return LedgerEntry(
         **event.model_dump(),
         seq=seq,

@@ -204,22 +204,25 @@ class Consent(BaseModel):
         """Reduce an active consent. Only ever less: never a resource, a day or a month more."""
         if self.state is not ConsentState.ACTIVE:
             raise IllegalTransition(f"consent {self.id}: only an active consent can be narrowed")
+        # Check everything before changing anything: a refused narrowing leaves no trace.
+        if resources is not None and (not resources or not set(resources) <= set(self.resources)):
+            raise InvalidRequest("narrowing keeps a non-empty subset of the granted resources")
+        if history is not None and (
+            CalendarDuration.parse(history).approx_days()
+            > self.data_window.history_duration.approx_days()
+        ):
+            raise InvalidRequest("narrowing cannot lengthen the history")
+        if expires_at is not None and (
+            (self.expires_at is not None and expires_at > self.expires_at) or expires_at <= now
+        ):
+            raise InvalidRequest("narrowing can only bring the end date closer")
         if resources is not None:
-            if not resources or not set(resources) <= set(self.resources):
-                raise InvalidRequest("narrowing keeps a non-empty subset of the granted resources")
             self.resources = [r for r in self.resources if r in resources]
         if history is not None:
-            if (
-                CalendarDuration.parse(history).approx_days()
-                > self.data_window.history_duration.approx_days()
-            ):
-                raise InvalidRequest("narrowing cannot lengthen the history")
             self.data_window = DataWindow(
                 history=history, include_future=self.data_window.include_future
             )
         if expires_at is not None:
-            if (self.expires_at is not None and expires_at > self.expires_at) or expires_at <= now:
-                raise InvalidRequest("narrowing can only bring the end date closer")
             self.expires_at = expires_at
         self.revision += 1
 

@@ -41,9 +41,15 @@ class GrantTokens(Protocol):
 
 
 class UnitOfWork(Protocol):
-    consents: ConsentRepository
-    ledger: LedgerWriter
-    tokens: GrantTokens
+    # Read-only properties, so that an implementation may hold more specific repositories.
+    @property
+    def consents(self) -> ConsentRepository: ...
+
+    @property
+    def ledger(self) -> LedgerWriter: ...
+
+    @property
+    def tokens(self) -> GrantTokens: ...
 
     async def __aenter__(self) -> UnitOfWork: ...
 

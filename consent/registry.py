@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
 from consent.details import Name
 from consent.durations import CalendarDuration
+from consent.errors import InvalidDuration
 
 
 class ResourceSpec(BaseModel):
@@ -55,7 +56,11 @@ class HolderManifest(BaseModel):
     @field_validator("max_consent_duration")
     @classmethod
     def _is_duration(cls, value: str) -> str:
-        CalendarDuration.parse(value)
+        try:
+            CalendarDuration.parse(value)
+        except InvalidDuration as error:
+            # pydantic reports only ValueError as a ValidationError; anything else escapes.
+            raise ValueError(error.detail) from error
         return value
 
     @field_validator("resources")

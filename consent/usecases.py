@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from consent.details import AuthorizationDetail
+from consent.durations import CalendarDuration
 from consent.errors import ConsentNotFound, NotYourConsent, TransferDenied
 from consent.ledger import LedgerEvent, Scalar
 from consent.model import Actor, Consent
@@ -85,8 +86,15 @@ async def accept(
     consent = await _owned(uow, consent_id, subject)
     consent.accept(now, resources=resources, duration=duration, history=history)
     await uow.consents.save(consent)
-    narrowed = consent.resources != consent.requested.resources or (
-        consent.duration != consent.requested.duration
+    # Compare meanings, not spellings: P2W kept as asked is stored as P14D, and a shorter
+    # history is as much "less" as a shorter duration.
+    asked = consent.requested
+    narrowed = (
+        consent.resources != asked.resources
+        or CalendarDuration.parse(consent.duration).approx_days()
+        < asked.consent_duration.approx_days()
+        or consent.data_window.history_duration.approx_days()
+        < asked.data_window.history_duration.approx_days()
     )
     await uow.ledger.append(
         _event(

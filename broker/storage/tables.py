@@ -8,6 +8,8 @@ holder credentials are AES-GCM ciphertexts (``broker/crypto.py``).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -20,8 +22,10 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 
 metadata = MetaData(
     naming_convention={
@@ -32,7 +36,30 @@ metadata = MetaData(
     }
 )
 
-TS = DateTime(timezone=True)
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on both stores. SQLite keeps no zone and hands back
+    naive values; comparing those with aware ones fails, and the ledger's hashes cover the
+    exact ISO text of each timestamp, so every value is normalised to UTC both ways."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use UTC-aware values")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+TS = UtcDateTime()
 
 residents = Table(
     "residents",

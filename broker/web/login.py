@@ -7,8 +7,8 @@ from datetime import timedelta
 import structlog
 from aiohttp import web
 
-from broker.keys import ENGINE, SETTINGS
-from broker.storage.uow import SqlUnitOfWork
+from broker.keys import SETTINGS
+from broker.unit import unit_of_work
 from broker.web.csrf import check_csrf
 from broker.web.render import render
 from broker.web.session import (
@@ -38,7 +38,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     password = (form.get("password") or "")[:1024]
     next_path = safe_next(form.get("next"))
     settings = request.app[SETTINGS]
-    async with SqlUnitOfWork(request.app[ENGINE]) as uow:
+    async with unit_of_work(request.app) as uow:
         now = uow.now
         if await uow.residents.recent_failures(login, now - FAILURE_WINDOW) >= MAX_FAILURES:
             log.info("login.throttled")
@@ -77,7 +77,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
     await check_csrf(request)
     session_id = request.cookies.get(SESSION_COOKIE)
     if session_id:
-        async with SqlUnitOfWork(request.app[ENGINE]) as uow:
+        async with unit_of_work(request.app) as uow:
             await uow.residents.close_session(session_id)
             await uow.commit()
     response = web.HTTPSeeOther("/login")

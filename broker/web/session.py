@@ -11,9 +11,9 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from broker.keys import ENGINE, SETTINGS
+from broker.keys import SETTINGS
 from broker.storage.residents import Resident
-from broker.storage.uow import SqlUnitOfWork
+from broker.unit import unit_of_work
 
 SESSION_COOKIE = "aiguillage_session"
 RESIDENT = web.RequestKey("resident", Resident)
@@ -25,7 +25,7 @@ async def current_resident(request: web.Request) -> Resident | None:
     session_id = request.cookies.get(SESSION_COOKIE)
     if not session_id or len(session_id) > 128:
         return None
-    async with SqlUnitOfWork(request.app[ENGINE]) as uow:
+    async with unit_of_work(request.app) as uow:
         resident = await uow.residents.session_resident(session_id, uow.now)
     if resident is not None:
         request[RESIDENT] = resident

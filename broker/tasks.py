@@ -1,0 +1,48 @@
+"""Background work of a broker instance, started and stopped with the app.
+
+Expiry: consents end at ``expires_at`` with no request needed. On PostgreSQL each due
+consent is claimed with ``FOR UPDATE SKIP LOCKED`` (see ``list_due_to_expire``), so
+several instances can run this loop side by side.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import structlog
+from aiohttp import web
+
+from broker.keys import SETTINGS
+from broker.unit import unit_of_work
+from consent.usecases import expire_due
+
+log = structlog.get_logger(__name__)
+
+
+async def expire_once(app: web.Application) -> int:
+    async with unit_of_work(app) as uow:
+        expired = await expire_due(uow, now=uow.now)
+    for consent in expired:
+        # later: signed notice to the service and holder-side revocation (issue 4).
+        log.info("consent.expired", consent_id=consent.id)
+    return len(expired)
+
+
+async def _expiry_loop(app: web.Application) -> None:
+    interval = app[SETTINGS].expiry_interval
+    while True:
+        try:
+            await expire_once(app)
+        except Exception:  # a bad round must not stop the loop; the next one retries
+            log.exception("expiry.failed")
+        await asyncio.sleep(interval)
+
+
+async def background_tasks(app: web.Application) -> AsyncIterator[None]:
+    task = asyncio.create_task(_expiry_loop(app), name="aiguillage-expiry")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
