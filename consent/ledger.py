@@ -88,26 +88,54 @@ class Verification(BaseModel):
     problem: str | None = None
 
 
-def verify(entries: Iterable[LedgerEntry]) -> Verification:
-    """Replay the chain in order; name the first entry that does not fit."""
-    expected_seq, prev_hash, count = 1, GENESIS_HASH, 0
-    for entry in entries:
+class ChainVerifier:
+    """Checks entries one at a time, so a ledger of millions streams through in batches."""
+
+    def __init__(self) -> None:
+        self._expected_seq = 1
+        self._prev_hash = GENESIS_HASH
+        self._count = 0
+        self._failure: Verification | None = None
+
+    def feed(self, entry: LedgerEntry) -> bool:
+        """Check the next entry; False once the chain is broken (further entries are ignored)."""
+        if self._failure is not None:
+            return False
         problem = None
-        if entry.seq != expected_seq:
-            problem = f"expected entry {expected_seq}, found {entry.seq} (deleted or reordered)"
-        elif entry.prev_hash != prev_hash:
+        if entry.seq != self._expected_seq:
+            problem = (
+                f"expected entry {self._expected_seq}, found {entry.seq} (deleted or reordered)"
+            )
+        elif entry.prev_hash != self._prev_hash:
             problem = "its previous-hash does not match the entry before it"
         elif compute_hash(entry.seq, entry.at, entry, entry.prev_hash) != entry.hash:
             problem = "its content does not match its hash (edited)"
         if problem is not None:
-            return Verification(
+            self._failure = Verification(
                 ok=False,
-                count=count,
-                head_seq=expected_seq - 1,
-                head_hash=prev_hash,
-                first_bad_seq=entry.seq if entry.seq == expected_seq else expected_seq,
+                count=self._count,
+                head_seq=self._expected_seq - 1,
+                head_hash=self._prev_hash,
+                first_bad_seq=self._expected_seq,
                 problem=problem,
             )
-        count += 1
-        expected_seq, prev_hash = entry.seq + 1, entry.hash
-    return Verification(ok=True, count=count, head_seq=expected_seq - 1, head_hash=prev_hash)
+            return False
+        self._count += 1
+        self._expected_seq, self._prev_hash = entry.seq + 1, entry.hash
+        return True
+
+    def result(self) -> Verification:
+        if self._failure is not None:
+            return self._failure
+        return Verification(
+            ok=True, count=self._count, head_seq=self._expected_seq - 1, head_hash=self._prev_hash
+        )
+
+
+def verify(entries: Iterable[LedgerEntry]) -> Verification:
+    """Replay the chain in order; name the first entry that does not fit."""
+    verifier = ChainVerifier()
+    for entry in entries:
+        if not verifier.feed(entry):
+            break
+    return verifier.result()
