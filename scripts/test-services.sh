@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# What the test suite needs beyond Python packages, installed or started if missing:
+# a PostgreSQL server on 127.0.0.1:5432 with a `test` database, and Debian's Chromium.
+set -euo pipefail
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+apt_updated=0
+apt_install() {
+  if [ "$apt_updated" -eq 0 ]; then as_root apt-get update -qq; apt_updated=1; fi
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >/dev/null
+}
+
+# PostgreSQL: install if absent, start if down, make sure the `test` database exists.
+if ! command -v pg_lsclusters >/dev/null 2>&1; then
+  apt_install postgresql
+fi
+if ! pg_isready -h 127.0.0.1 -p 5432 -q; then
+  version=$(ls /etc/postgresql | sort -V | tail -n1)
+  as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+  for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done
+fi
+pg_isready -h 127.0.0.1 -p 5432
+if ! psql -h 127.0.0.1 -U postgres -d test -c 'select 1' >/dev/null 2>&1; then
+  as_root su postgres -c "createdb test" 2>/dev/null \
+    || psql -h 127.0.0.1 -U postgres -c 'create database test' >/dev/null
+fi
+
+# Chromium from Debian, driven by Playwright through executable_path.
+if [ ! -x /usr/bin/chromium ]; then
+  apt_install chromium
+fi
+/usr/bin/chromium --version
