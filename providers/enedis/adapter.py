@@ -1,0 +1,194 @@
+"""Enedis Data Connect adapter: the holder port spoken in Enedis's dialect.
+
+Linking: the resident consents on Enedis's own page (``authorization_url``) and comes back
+with the 14-digit PRM (``usage_point_id``) of their meter. That PRM is the whole credential:
+Data Connect authorises data calls by (our client, usage point) consent at Enedis, and the
+token that goes with each call is our client-credentials token, shared by all consents.
+
+Every URL and secret comes from the holder manifest, so pointing at the real Enedis instead
+of the simulator is configuration only.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from datetime import date
+
+import aiohttp
+import structlog
+from yarl import URL
+
+from providers.base import HolderError, HolderLink, HolderStream, HolderUnavailable
+from providers.enedis.access_token import ClientCredentialsToken
+from providers.enedis.holder_errors import raise_for_error_status
+from providers.enedis.resources import takes_date_range
+
+_PRM = re.compile(r"^[0-9]{14}$")
+_DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=None, connect=10.0, sock_read=30.0)
+
+log = structlog.get_logger(__name__)
+
+
+class EnedisDataConnectAdapter:
+    """Implements :class:`providers.base.HolderAdapter` for protocol ``enedis-dataconnect``."""
+
+    protocol: str = "enedis-dataconnect"
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        authorize_url: str,
+        token_url: str,
+        client_id: str,
+        client_secret: str,
+        resources: Mapping[str, str],
+        session: aiohttp.ClientSession,
+        timeout: aiohttp.ClientTimeout = _DEFAULT_TIMEOUT,
+        chunk_size: int = 64 * 1024,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._authorize_url = URL(authorize_url)
+        self._client_id = client_id
+        self._resources = dict(resources)
+        self._session = session
+        self._timeout = timeout
+        self._chunk_size = chunk_size
+        self._token = ClientCredentialsToken(
+            session=session,
+            token_url=token_url,
+            client_id=client_id,
+            client_secret=client_secret,
+            timeout=timeout,
+            clock=clock,
+        )
+
+    def authorization_url(self, *, state: str, redirect_uri: str, duration: str) -> str:
+        # Enedis registers redirect URIs per client and ignores this one; the simulator
+        # checks it against its registration, which catches misconfiguration early.
+        return str(
+            self._authorize_url.extend_query(
+                client_id=self._client_id,
+                response_type="code",
+                state=state,
+                duration=duration,
+                redirect_uri=redirect_uri,
+            )
+        )
+
+    async def complete_link(self, *, query: Mapping[str, str], redirect_uri: str) -> HolderLink:
+        error = query.get("error")
+        if error is not None:
+            status = 403 if error == "access_denied" else 400
+            raise HolderError(
+                status=status, code=error, description=query.get("error_description", "")
+            )
+        usage_point_id = query.get("usage_point_id", "")
+        if not _PRM.match(usage_point_id):
+            raise HolderError(
+                status=400,
+                code="invalid_request",
+                description="the holder's redirect carries no 14-digit usage_point_id",
+            )
+        # The authorization code is not kept: Data Connect v5 authorises data calls with
+        # the client-credentials token plus the consent Enedis recorded for this PRM, so
+        # the code has no further use and storing it would only be one more secret.
+        return HolderLink(
+            holder_subject=usage_point_id, credential={"usage_point_id": usage_point_id}
+        )
+
+    @asynccontextmanager
+    async def fetch(
+        self,
+        *,
+        credential: Mapping[str, str],
+        resource: str,
+        start: date,
+        end: date,
+    ) -> AsyncIterator[HolderStream]:
+        url, params = self._request_for(credential, resource, start, end)
+        response = await self._get_authorised(url, params, resource)
+        try:
+            if not 200 <= response.status < 300 or response.content_type != "application/json":
+                raise HolderUnavailable(
+                    f"holder answered {response.status} {response.content_type} for {resource}"
+                )
+            yield HolderStream(
+                status=response.status,
+                content_type=response.content_type,
+                chunks=_chunks(response, self._chunk_size),
+                content_length=response.content_length,
+            )
+        finally:
+            if response.content.at_eof():
+                response.release()  # body fully read: the connection goes back to the pool
+            else:
+                response.close()  # the reader stopped early: drop the half-read connection
+
+    async def revoke(self, *, credential: Mapping[str, str]) -> bool:
+        # Data Connect offers third parties no per-consent revocation: the customer withdraws
+        # consent in their Enedis account. POST /oauth2/v3/revoke exists, but it revokes our
+        # client-credentials token, which serves every consent at once, so calling it would
+        # cut off other residents and protect this one not at all. The broker stops using
+        # the credential instead; there is nothing meaningful to call here.
+        return False
+
+    def _request_for(
+        self, credential: Mapping[str, str], resource: str, start: date, end: date
+    ) -> tuple[str, dict[str, str]]:
+        path = self._resources.get(resource)
+        if path is None:
+            raise ValueError(f"resource {resource!r} is not in this holder's manifest")
+        usage_point_id = credential.get("usage_point_id", "")
+        if not _PRM.match(usage_point_id):
+            raise ValueError("an Enedis credential needs a 14-digit usage_point_id")
+        params = {"usage_point_id": usage_point_id}
+        if takes_date_range(path):
+            params["start"] = start.isoformat()
+            params["end"] = end.isoformat()
+        return self._base_url + path, params
+
+    async def _get_authorised(
+        self, url: str, params: Mapping[str, str], resource: str
+    ) -> aiohttp.ClientResponse:
+        token = await self._token.get()
+        response = await self._get(url, params, token)
+        if response.status == 401:
+            # Revoked or expired earlier than announced: one fresh token, one more try.
+            response.close()
+            token = await self._token.refresh(token)
+            response = await self._get(url, params, token)
+        try:
+            await raise_for_error_status(response)
+        except HolderError as exc:
+            response.close()
+            log.info("holder.refused", resource=resource, status=exc.status, code=exc.code)
+            raise
+        except BaseException:
+            response.close()
+            raise
+        return response
+
+    async def _get(self, url: str, params: Mapping[str, str], token: str) -> aiohttp.ClientResponse:
+        try:
+            return await self._session.get(
+                url,
+                params=params,
+                headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+                timeout=self._timeout,
+                allow_redirects=False,
+            )
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise HolderUnavailable(f"holder unreachable: {type(exc).__name__}") from exc
+
+
+async def _chunks(response: aiohttp.ClientResponse, size: int) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in response.content.iter_chunked(size):
+            yield chunk
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise HolderUnavailable(f"holder stream broke: {type(exc).__name__}") from exc
