@@ -25,3 +25,10 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
     jar = aiohttp.CookieJar(unsafe=True)
     async with aiohttp.ClientSession(cookie_jar=jar) as session:
         yield session
+
+
+@pytest.fixture
+async def coach_stack(tmp_path: Path) -> AsyncIterator[Stack]:
+    """The stack plus the example carbon coach, a real service built only on the SDK."""
+    async with running_stack(tmp_path, with_coach=True) as running:
+        yield running

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from multidict import CIMultiDict
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -120,6 +121,9 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return problem_response(issuer, Problem(exc.status_hint, exc.reason, exc.detail))
     except ConsentError as exc:
         return _client_error(request, kind, issuer, 400, exc.reason, exc.detail)
+    except HttpProcessingError:
+        # A body aiohttp could not parse (broken multipart, bad headers inside it).
+        return _client_error(request, kind, issuer, 400, "bad_request", "malformed body")
     except web.HTTPException as exc:
         if exc.status < 400 or exc.empty_body:
             raise

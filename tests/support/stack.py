@@ -27,6 +27,8 @@ from broker.operator import add_resident, register_holder, register_service
 from broker.settings import Settings
 from broker.storage.engine import make_engine
 from broker.storage.migrate import upgrade_async
+from clients.carbon_coach.app import create_coach_app
+from clients.carbon_coach.config import CoachConfig
 from providers.enedis.simulator.app import create_simulator_app
 from providers.enedis.simulator.config import RegisteredClient, SimulatorConfig
 
@@ -58,6 +60,7 @@ class Stack:
     broker_app: web.Application
     simulator_app: web.Application
     runners: list[web.AppRunner] = field(default_factory=list)
+    coach_url: str = ""
     coach_id: str = COACH_ID
     coach_secret: str = COACH_SECRET
     resident_login: str = RESIDENT_LOGIN
@@ -95,6 +98,7 @@ async def running_stack(
     *,
     database_url: str | None = None,
     coach_port: int | None = None,
+    with_coach: bool = False,
     simulator_config: dict[str, Any] | None = None,
 ) -> AsyncIterator[Stack]:
     broker_port, simulator_port = free_port(), free_port()
@@ -144,6 +148,19 @@ async def running_stack(
     try:
         stack.runners.append(await _serve(simulator_app, simulator_port))
         stack.runners.append(await _serve(broker_app, broker_port))
+        if with_coach:
+            stack.coach_url = f"http://127.0.0.1:{coach_port}"
+            coach = create_coach_app(
+                CoachConfig(
+                    issuer=broker_url,
+                    client_id=COACH_ID,
+                    client_secret=COACH_SECRET,
+                    host="127.0.0.1",
+                    port=coach_port,
+                    public_url=stack.coach_url,
+                )
+            )
+            stack.runners.append(await _serve(coach, coach_port))
         yield stack
     finally:
         for runner in reversed(stack.runners):
