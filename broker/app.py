@@ -12,6 +12,7 @@ import aiohttp
 from aiohttp import web
 
 from broker.crypto import SecretBox, Signer
+from broker.holders import ADAPTERS
 from broker.http.middlewares import errors, request_context, security_headers
 from broker.keys import CLOCK, ENGINE, HTTP, SECRET_BOX, SETTINGS, SIGNER, TEMPLATES
 from broker.logging import configure_logging
@@ -58,6 +59,7 @@ def create_app(settings: Settings) -> web.Application:
         [SecretBox.decode_key(k.get_secret_value()) for k in settings.old_encryption_keys],
     )
     app[TEMPLATES] = make_templates()
+    app[ADAPTERS] = {}
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_http_client)
     app.cleanup_ctx.append(background_tasks)

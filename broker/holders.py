@@ -23,9 +23,7 @@ def holder_callback_path(holder_id: str) -> str:
 
 
 def adapter_for(app: web.Application, record: HolderRecord) -> HolderAdapter:
-    cache = app.get(ADAPTERS)
-    if cache is None:
-        cache = app[ADAPTERS] = {}
+    cache = app[ADAPTERS]
     manifest = record.manifest
     adapter = cache.get(manifest.id)
     if adapter is None:

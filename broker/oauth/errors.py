@@ -12,6 +12,9 @@
     ├── InvalidRequestUri
     ├── InvalidAuthorizationDetails
     ├── AccessDenied               403
+    ├── UnsupportedMediaType       415 (invalid_request)
+    ├── TemporarilyUnavailable     503
+    ├── GrantNotFound              404 (invalid_request)
     └── ServerError                500 (never for bad input)
 
 Each renders itself as ``{"error", "error_description"}``; the error middleware does it.
@@ -93,3 +96,22 @@ class AccessDenied(OAuthError):
 class ServerError(OAuthError):
     error = "server_error"
     status = 500
+
+
+class UnsupportedMediaType(OAuthError):
+    """Not an RFC code: the status (415) says it; the body keeps the RFC 6749 shape."""
+
+    error = "invalid_request"
+    status = 415
+
+
+class TemporarilyUnavailable(OAuthError):
+    error = "temporarily_unavailable"
+    status = 503
+
+
+class GrantNotFound(OAuthError):
+    """OpenID Grant Management: an unknown grant, or one of another client, is a 404."""
+
+    error = "invalid_request"
+    status = 404

@@ -7,14 +7,30 @@ appenders from any number of instances queue up and the chain stays one line.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import datetime
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from broker.storage.tables import ledger, ledger_head
 from consent.ledger import GENESIS_HASH, LedgerEntry, LedgerEvent, next_entry
+
+
+@dataclass(frozen=True)
+class TransferStats:
+    """How many transfers a consent served, and when the last one was."""
+
+    served: int
+    last_at: datetime | None
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    # SQLite hands timestamps back without their zone; they were written in UTC.
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
 
 
 class SqlLedger:
@@ -30,8 +46,8 @@ class SqlLedger:
         )
         row = result.first()
         if row is None:
-            await self._conn.execute(insert(ledger_head).values(id=1, seq=0, hash=GENESIS_HASH))
-            return 0, GENESIS_HASH
+            # The migration creates the head row; its absence means a damaged store.
+            raise RuntimeError("ledger head row is missing: run `aiguillage migrate`")
         return int(row.seq), str(row.hash)
 
     async def append(self, event: LedgerEvent, at: datetime) -> LedgerEntry:
@@ -60,6 +76,21 @@ class SqlLedger:
             .limit(limit)
         )
         return [LedgerEntry.model_validate(r._asdict()) for r in rows]
+
+    async def transfer_stats(self, consent_ids: Iterable[str]) -> dict[str, TransferStats]:
+        """``transfer.served`` entries per consent, counted by the database."""
+        ids = list(consent_ids)
+        if not ids:
+            return {}
+        rows = await self._conn.execute(
+            select(ledger.c.consent_id, func.count(), func.max(ledger.c.at))
+            .where(ledger.c.kind == "transfer.served", ledger.c.consent_id.in_(ids))
+            .group_by(ledger.c.consent_id)
+        )
+        return {
+            str(consent_id): TransferStats(int(count), _aware(last))
+            for consent_id, count, last in rows
+        }
 
 
 async def read_all(engine: AsyncEngine, batch: int = 5000) -> AsyncIterator[LedgerEntry]:

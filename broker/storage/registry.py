@@ -16,7 +16,7 @@ from consent.registry import HolderManifest, ServiceRegistration, ServiceStatus
 @dataclass(frozen=True)
 class ServiceRecord:
     registration: ServiceRegistration
-    secret_hash: str | None  # Argon2id of the client secret, for client_secret_basic
+    secret_hash: str | None  # SHA-256 of the (random, 256-bit) client secret
 
 
 @dataclass(frozen=True)

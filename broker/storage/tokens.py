@@ -80,9 +80,14 @@ class SqlTokens:
         )
 
     async def revoke_for_grant(self, grant_id: str, now: datetime) -> int:
+        # Rotated refresh tokens are already unusable (and kept to detect their reuse).
         result = await self._conn.execute(
             update(tokens)
-            .where(tokens.c.grant_id == grant_id, tokens.c.revoked_at.is_(None))
+            .where(
+                tokens.c.grant_id == grant_id,
+                tokens.c.revoked_at.is_(None),
+                tokens.c.rotated_at.is_(None),
+            )
             .values(revoked_at=now)
         )
         return int(result.rowcount)

@@ -11,6 +11,7 @@ from aiohttp import web
 from broker.keys import SETTINGS, TEMPLATES
 from broker.web.csrf import CSRF_FIELD, csrf_token, set_csrf_cookie
 from broker.web.i18n import LANG_COOKIE, locale_of, translator
+from broker.web.session import RESIDENT
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -30,7 +31,7 @@ def render(
 ) -> web.Response:
     locale = locale_of(request)
     env = request.app[TEMPLATES]
-    resident = request.get("resident")
+    resident = request.get(RESIDENT)
     html = env.get_template(template).render(
         t=translator(locale),
         locale=locale,

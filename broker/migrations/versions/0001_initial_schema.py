@@ -208,6 +208,8 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id_hash", name=op.f("pk_web_sessions")),
     )
+    # The ledger starts from its genesis head; appenders lock this row (see storage/ledger.py).
+    op.execute("INSERT INTO ledger_head (id, seq, hash) VALUES (1, 0, '" + "0" * 64 + "')")
     # ### end Alembic commands ###
 
 

@@ -1,0 +1,161 @@
+"""Admitting a data request: token, holder, resource, range, consent, contract quota.
+
+All of it happens in one unit of work that is closed before the holder is called (SQLite
+has one connection per process: a transfer must never hold it while it streams). Every
+refusal that concerns a known grant is written to the ledger before it is raised.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import NoReturn
+
+from aiohttp import web
+
+from broker.crypto import hash_token
+from broker.data.request import DateRange, invalid_token, parse_range
+from broker.holders import open_consent_credential
+from broker.http.problems import Problem
+from broker.keys import CLOCK, ENGINE
+from broker.quota import take_request
+from broker.storage.registry import HolderRecord
+from broker.storage.tokens import TokenRecord
+from broker.storage.uow import SqlUnitOfWork
+from consent.errors import InvalidRange, QuotaExceeded, TransferDenied
+from consent.model import Consent, ConsentState
+from consent.registry import ResourceSpec
+from consent.usecases import authorize_transfer, record_denial, record_transfer
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """A request that may go to the holder, with what is needed to make it."""
+
+    consent: Consent
+    holder: HolderRecord
+    spec: ResourceSpec
+    credential: dict[str, str]
+    start: date | None
+    end: date | None
+
+
+def denied(denial: TransferDenied, grant_id: str) -> Problem:
+    """The wire form of a policy refusal (docs/wire.md, "Data plane")."""
+    headers = {}
+    if isinstance(denial, QuotaExceeded):
+        headers["Retry-After"] = str(max(1, int(denial.retry_after)))
+    return Problem(
+        denial.status_hint, denial.reason, denial.detail, headers=headers, grant_id=grant_id
+    )
+
+
+def _live(token: TokenRecord | None, now: datetime) -> TokenRecord:
+    if token is None or token.kind != "access" or token.rotated_at is not None:
+        raise invalid_token("the access token is unknown, expired or revoked")
+    if token.expires_at is not None and now >= token.expires_at:
+        raise invalid_token("the access token is unknown, expired or revoked")
+    return token
+
+
+def _check_grant(token: TokenRecord, consent: Consent | None) -> Consent:
+    """The token's grant. A token revoked because its grant ended gets the grant's reason
+    (``consent_revoked``...) from the policy check, so the service learns that asking for
+    a new token is pointless; a token revoked on its own is just ``invalid_token``."""
+    if consent is None or consent.service != token.client_id:
+        raise invalid_token("the access token names no grant of its client")
+    if token.revoked_at is not None and consent.state is ConsentState.ACTIVE:
+        raise invalid_token("the access token is unknown, expired or revoked")
+    return consent
+
+
+async def admit(request: web.Request, holder_id: str, resource: str, token: str) -> Ticket:
+    app = request.app
+    async with SqlUnitOfWork(app[ENGINE], app[CLOCK]) as uow:
+        now = uow.now
+        grant = _live(await uow.tokens.find(hash_token(token)), now)
+        holder = await uow.holders.get(holder_id)
+        spec = holder.manifest.resource(resource) if holder is not None else None
+        if holder is None or spec is None:
+            raise Problem(
+                404, "not_found", f"no resource {resource[:64]!r} at holder {holder_id[:64]!r}"
+            )
+        consent = _check_grant(grant, await uow.consents.get(grant.grant_id))
+        dates = await _check_policy(request, uow, consent, holder, spec, now)
+        await _take_quota(uow, consent, holder, resource, now)
+        sealed = await uow.consents.holder_credential(consent.id)
+        if sealed is None:
+            await _no_credential(uow, consent, resource, dates.start, dates.end, now)
+        await uow.commit()
+    credential = open_consent_credential(app, consent.id, sealed)
+    return Ticket(consent, holder, spec, credential, dates.start, dates.end)
+
+
+async def _check_policy(
+    request: web.Request,
+    uow: SqlUnitOfWork,
+    consent: Consent,
+    holder: HolderRecord,
+    spec: ResourceSpec,
+    now: datetime,
+) -> DateRange:
+    try:
+        dates = parse_range(request, spec.dated)
+    except InvalidRange as denial:
+        await record_denial(uow, consent, resource=spec.name, reason=denial.reason, now=now)
+        raise denied(denial, consent.id) from None
+    try:
+        await authorize_transfer(
+            uow,
+            consent_id=consent.id,
+            holder=holder.manifest.id,
+            resource=spec.name,
+            start=dates.start,
+            end=dates.end,
+            now=now,
+            blocked_services=holder.manifest.contract.blocked_services,
+        )
+    except TransferDenied as denial:  # authorize_transfer has put it in the ledger
+        raise denied(denial, consent.id) from None
+    return dates
+
+
+async def _take_quota(
+    uow: SqlUnitOfWork, consent: Consent, holder: HolderRecord, resource: str, now: datetime
+) -> None:
+    try:
+        await take_request(
+            uow.conn,
+            holder=holder.manifest.id,
+            service=consent.service,
+            terms=holder.manifest.contract,
+            now=now,
+        )
+    except QuotaExceeded as denial:
+        await record_denial(uow, consent, resource=resource, reason=denial.reason, now=now)
+        raise denied(denial, consent.id) from None
+
+
+async def _no_credential(
+    uow: SqlUnitOfWork,
+    consent: Consent,
+    resource: str,
+    start: date | None,
+    end: date | None,
+    now: datetime,
+) -> NoReturn:
+    # An active consent always has one; if it is gone, the holder cannot be asked.
+    await record_transfer(
+        uow,
+        consent,
+        resource=resource,
+        start=start,
+        end=end,
+        outcome="no_holder_credential",
+        bytes_sent=0,
+        records=None,
+        now=now,
+    )
+    raise Problem(
+        502, "holder_unavailable", "no holder credential for this grant", grant_id=consent.id
+    )

@@ -1,0 +1,163 @@
+"""Streaming a holder's answer through to the service, chunk by chunk.
+
+The body is never buffered whole, written anywhere or logged: each chunk is counted and
+passed on. The ledger entry is written before the response is finished, so a service that
+has read a complete answer can rely on its transfer being on record.
+
+If the holder's stream breaks halfway, the connection is dropped without the final empty
+chunk: the service sees a broken transfer, never a short answer passed off as complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import UTC, datetime
+from typing import NoReturn
+
+import structlog
+from aiohttp import web
+
+from broker.data.admission import Ticket
+from broker.data.failures import Failure, refused, unavailable
+from broker.data.records import TokenCounter
+from broker.holders import adapter_for
+from broker.keys import CLOCK, ENGINE
+from broker.quota import add_bytes
+from broker.storage.uow import SqlUnitOfWork
+from consent.usecases import record_transfer
+from providers.base import HolderError, HolderStream, HolderUnavailable
+
+log = structlog.get_logger(__name__)
+
+GRANT_HEADER = "Aiguillage-Grant-Id"
+COUNTED_PROTOCOLS = ("enedis-dataconnect",)
+
+
+class Progress:
+    def __init__(self, count_records: bool) -> None:
+        self.bytes = 0
+        self._counter = TokenCounter() if count_records else None
+
+    def add(self, chunk: bytes) -> None:
+        self.bytes += len(chunk)
+        if self._counter is not None:
+            self._counter.feed(chunk)
+
+    @property
+    def records(self) -> int | None:
+        return None if self._counter is None else self._counter.count
+
+
+def _counts_records(ticket: Ticket) -> bool:
+    return ticket.holder.manifest.protocol in COUNTED_PROTOCOLS and ticket.spec.dated
+
+
+async def relay(request: web.Request, ticket: Ticket) -> web.StreamResponse:
+    adapter = adapter_for(request.app, ticket.holder)
+    today = request.app[CLOCK]().astimezone(UTC).date()
+    progress = Progress(_counts_records(ticket))
+    response: web.StreamResponse | None = None
+    try:
+        async with adapter.fetch(
+            credential=ticket.credential,
+            resource=ticket.spec.name,
+            start=ticket.start or today,
+            end=ticket.end or today,
+        ) as stream:
+            response = await _prepare(request, stream, ticket.consent.id)
+            async for chunk in stream:
+                progress.add(chunk)
+                await response.write(chunk)
+    except (HolderError, HolderUnavailable) as error:
+        if response is None:
+            await _fail_before_streaming(request, ticket, error)
+        return await _abort(request, ticket, progress, response, "stream_broken")
+    except Exception as error:
+        if response is None:
+            raise
+        if isinstance(error, ConnectionResetError):
+            # The service hung up: what it got is recorded, nothing more can be sent.
+            return await _abort(request, ticket, progress, response, "client_disconnected")
+        log.exception("transfer.relay_failed", grant_id=ticket.consent.id)
+        return await _abort(request, ticket, progress, response, "stream_broken")
+    await _record(request, ticket, "ok", progress)
+    with contextlib.suppress(ConnectionResetError):
+        await response.write_eof()
+    return response
+
+
+async def _prepare(request: web.Request, stream: HolderStream, grant_id: str) -> web.StreamResponse:
+    # Headers set by the middlewares after the handler returns come too late for a
+    # streamed answer, so the ones that matter are set here, before the first byte.
+    request_id = structlog.contextvars.get_contextvars().get("request_id", "")
+    response = web.StreamResponse(
+        status=200,
+        headers={
+            "Content-Type": stream.content_type,
+            GRANT_HEADER: grant_id,
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+            "X-Request-Id": str(request_id),
+        },
+    )
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    return response
+
+
+async def _fail_before_streaming(
+    request: web.Request, ticket: Ticket, error: HolderError | HolderUnavailable
+) -> NoReturn:
+    grant_id = ticket.consent.id
+    failure: Failure = (
+        refused(error, grant_id) if isinstance(error, HolderError) else unavailable(error, grant_id)
+    )
+    log.info("transfer.failed", grant_id=grant_id, outcome=failure.outcome)
+    await _record(request, ticket, failure.outcome, Progress(False), bytes_sent=0)
+    raise failure.problem from None
+
+
+async def _abort(
+    request: web.Request,
+    ticket: Ticket,
+    progress: Progress,
+    response: web.StreamResponse,
+    outcome: str,
+) -> web.StreamResponse:
+    log.info("transfer.broken", grant_id=ticket.consent.id, outcome=outcome, bytes=progress.bytes)
+    await _record(request, ticket, outcome, progress)
+    if request.transport is not None:
+        request.transport.close()
+    return response
+
+
+async def _record(
+    request: web.Request,
+    ticket: Ticket,
+    outcome: str,
+    progress: Progress,
+    bytes_sent: int | None = None,
+) -> None:
+    app = request.app
+    sent = progress.bytes if bytes_sent is None else bytes_sent
+    async with SqlUnitOfWork(app[ENGINE], app[CLOCK]) as uow:
+        now: datetime = uow.now
+        if sent:
+            await add_bytes(
+                uow.conn,
+                holder=ticket.holder.manifest.id,
+                service=ticket.consent.service,
+                amount=sent,
+                now=now,
+            )
+        await record_transfer(
+            uow,
+            ticket.consent,
+            resource=ticket.spec.name,
+            start=ticket.start,
+            end=ticket.end,
+            outcome=outcome,
+            bytes_sent=sent,
+            records=progress.records,
+            now=now,
+        )

@@ -1,0 +1,84 @@
+"""``private_key_jwt`` assertions (RFC 7523 §3), verified with joserfc.
+
+Checks, in order: a compact JWS signed with an asymmetric algorithm by a key of the
+client's JWKS; ``iss`` = ``sub`` = client_id; ``aud`` names the issuer or the endpoint;
+``exp`` present, not past and at most five minutes ahead; ``jti`` present. The caller
+stores the ``jti`` to refuse a replay.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from joserfc import jws, jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+
+from broker.oauth.errors import InvalidClient
+
+ALGORITHMS = ["ES256", "RS256", "PS256"]
+MAX_LIFETIME = 300
+_LEEWAY = 10
+
+
+@dataclass(frozen=True)
+class AssertionClaims:
+    jti: str
+    expires_at: datetime
+
+
+def unverified_issuer(assertion: str) -> str:
+    """The ``iss`` claim, read before verification only to find whose keys to use."""
+    try:
+        payload = json.loads(jws.extract_compact(assertion.encode("ascii")).payload)
+    except (JoseError, ValueError, UnicodeError):
+        raise InvalidClient("malformed client assertion") from None
+    issuer = payload.get("iss") if isinstance(payload, dict) else None
+    if not isinstance(issuer, str) or not issuer:
+        raise InvalidClient("the client assertion names no issuer")
+    return issuer
+
+
+def verify_assertion(
+    assertion: str,
+    *,
+    client_id: str,
+    jwks: dict[str, Any],
+    audiences: tuple[str, ...],
+    now: datetime,
+) -> AssertionClaims:
+    try:
+        keys = KeySet.import_key_set(jwks)  # type: ignore[arg-type]
+        token = jwt.decode(assertion, keys, algorithms=ALGORITHMS)
+    except (JoseError, ValueError, TypeError, KeyError):
+        raise InvalidClient("client assertion signature not valid") from None
+    return _check_claims(token.claims, client_id=client_id, audiences=audiences, now=now)
+
+
+def _check_claims(
+    claims: dict[str, Any], *, client_id: str, audiences: tuple[str, ...], now: datetime
+) -> AssertionClaims:
+    if claims.get("iss") != client_id or claims.get("sub") != client_id:
+        raise InvalidClient("iss and sub must both be the client_id")
+    aud = claims.get("aud")
+    named = aud if isinstance(aud, list) else [aud]
+    if not any(isinstance(a, str) and a in audiences for a in named):
+        raise InvalidClient("aud must be the issuer or the endpoint URL")
+    exp = claims.get("exp")
+    moment = int(now.timestamp())
+    if not isinstance(exp, int) or isinstance(exp, bool):
+        raise InvalidClient("exp is required")
+    if exp + _LEEWAY <= moment:
+        raise InvalidClient("the client assertion has expired")
+    if exp > moment + MAX_LIFETIME + _LEEWAY:
+        raise InvalidClient("the client assertion lives too long (at most 5 minutes)")
+    nbf = claims.get("nbf")
+    if isinstance(nbf, int) and nbf > moment + _LEEWAY:
+        raise InvalidClient("the client assertion is not valid yet")
+    jti = claims.get("jti")
+    if not isinstance(jti, str) or not 0 < len(jti) <= 255:
+        raise InvalidClient("jti is required")
+    return AssertionClaims(jti=jti, expires_at=datetime.fromtimestamp(exp + _LEEWAY, UTC))

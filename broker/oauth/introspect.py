@@ -1,0 +1,53 @@
+"""``POST /oauth/introspect`` (RFC 7662 §2), for authenticated clients only.
+
+``{"active": false}`` for anything that cannot be used right now: unknown, expired,
+revoked or rotated tokens, grants that are not ACTIVE or are past their end, and tokens
+of another client (§2.2: say nothing more).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from broker.crypto import hash_token
+from broker.keys import CLOCK, ENGINE
+from broker.oauth.client_auth import authenticate
+from broker.oauth.forms import param, read_form, required
+from broker.oauth.issue import grant_usable, granted_details, token_usable
+from broker.oauth.token import NO_STORE
+from broker.storage.oauth_par import aware
+from broker.storage.uow import SqlUnitOfWork
+
+_KIND = {"access": "access_token", "refresh": "refresh_token"}
+
+
+async def introspection(request: web.Request) -> web.Response:
+    form = await read_form(request)
+    service = await authenticate(request, form)
+    token = required(form, "token", max_length=512)
+    param(form, "token_type_hint", max_length=64)
+    body: dict[str, Any] = {"active": False}
+    async with SqlUnitOfWork(request.app[ENGINE], request.app[CLOCK]) as uow:
+        record = await uow.tokens.find(hash_token(token))
+        usable = (
+            record is not None
+            and record.client_id == service.client_id
+            and token_usable(record, uow.now)
+        )
+        consent = await uow.consents.get(record.grant_id) if record and usable else None
+        if record is not None and consent is not None and grant_usable(consent, uow.now):
+            expires = record.expires_at or consent.expires_at
+            body = {
+                "active": True,
+                "client_id": record.client_id,
+                "token_type": _KIND.get(record.kind, record.kind),
+                "iat": int(aware(record.issued_at).timestamp()),
+                "sub": consent.subject,
+                "grant_id": consent.id,
+                "authorization_details": granted_details(consent),
+            }
+            if expires is not None:
+                body["exp"] = int(aware(expires).timestamp())
+    return web.json_response(body, headers=NO_STORE)

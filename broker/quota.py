@@ -1,0 +1,85 @@
+"""The contract quota between a holder and a service (``ContractTerms``), held in the
+database so that it binds every broker instance sharing it.
+
+Three fixed windows per (holder, service):
+
+* requests per second: window ``s:<epoch of its start>``. A rate below one per second
+  (``0.2``) becomes one request per ``ceil(1 / rate)`` seconds.
+* requests per hour: window ``h:<epoch of the hour>``.
+* bytes per day (UTC): window ``d:<YYYY-MM-DD>``, checked before a transfer and added to
+  after it, since the size of a holder's answer is only known once it has been streamed.
+
+A request refused by one window gives back what it took from the other: refused calls
+do not consume the holder's capacity, so a service that waits ``Retry-After`` is served.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from broker.storage.counters import SqlCounters
+from consent.errors import QuotaExceeded
+from consent.registry import ContractTerms
+
+
+@dataclass(frozen=True)
+class Window:
+    key: str
+    limit: int
+    ends_at: float  # epoch seconds
+
+    def retry_after(self, now: float) -> int:
+        return max(1, math.ceil(self.ends_at - now))
+
+
+def request_windows(terms: ContractTerms, now: datetime) -> list[Window]:
+    """The request windows ``now`` falls in, shortest first."""
+    epoch = now.timestamp()
+    seconds = max(1, math.ceil(1 / terms.requests_per_second))
+    per_window = max(1, math.floor(terms.requests_per_second * seconds))
+    second_start = int(epoch // seconds) * seconds
+    hour_start = int(epoch // 3600) * 3600
+    return [
+        Window(f"s:{second_start}", per_window, second_start + seconds),
+        Window(f"h:{hour_start}", terms.requests_per_hour, hour_start + 3600),
+    ]
+
+
+def day_window(now: datetime) -> tuple[str, float]:
+    day = now.astimezone(UTC).date()
+    midnight = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
+    return f"d:{day.isoformat()}", midnight.timestamp()
+
+
+async def take_request(
+    conn: AsyncConnection, *, holder: str, service: str, terms: ContractTerms, now: datetime
+) -> None:
+    """Count one request against the contract, or raise ``QuotaExceeded`` (nothing counted)."""
+    counters = SqlCounters(conn)
+    day_key, day_ends = day_window(now)
+    if await counters.bytes_in(holder, service, day_key) >= terms.bytes_per_day:
+        raise QuotaExceeded(
+            "the daily volume agreed with the holder is used up",
+            retry_after=max(1, math.ceil(day_ends - now.timestamp())),
+        )
+    taken: list[Window] = []
+    for window in request_windows(terms, now):
+        if not await counters.take(holder, service, window.key, window.limit):
+            for earlier in taken:
+                await counters.give_back(holder, service, earlier.key)
+            raise QuotaExceeded(
+                f"at most {window.limit} requests per window agreed with the holder",
+                retry_after=window.retry_after(now.timestamp()),
+            )
+        taken.append(window)
+
+
+async def add_bytes(
+    conn: AsyncConnection, *, holder: str, service: str, amount: int, now: datetime
+) -> None:
+    day_key, _ = day_window(now)
+    await SqlCounters(conn).add_bytes(holder, service, day_key, amount)

@@ -1,0 +1,80 @@
+"""Authorization codes (RFC 6749 §4.1.2) and used client-assertion ids (RFC 7523 §3).
+
+Codes are stored as SHA-256 hashes, used once; a ``jti`` is remembered until its
+assertion expires, so that a replayed assertion is refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from broker.storage.oauth_par import aware
+from broker.storage.tables import auth_codes, client_assertions
+
+
+@dataclass(frozen=True)
+class CodeRecord:
+    code_hash: str
+    client_id: str
+    consent_id: str
+    redirect_uri: str
+    code_challenge: str
+    expires_at: datetime
+    used_at: datetime | None
+
+    def expired(self, now: datetime) -> bool:
+        return now >= aware(self.expires_at)
+
+
+class SqlAuthCodes:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, record: CodeRecord) -> None:
+        await self._conn.execute(insert(auth_codes).values(**record.__dict__))
+
+    async def get(self, code_hash: str) -> CodeRecord | None:
+        query = select(auth_codes).where(auth_codes.c.code_hash == code_hash)
+        row = (await self._conn.execute(query)).first()
+        return None if row is None else CodeRecord(**row._asdict())
+
+    async def mark_used(self, code_hash: str, now: datetime) -> bool:
+        """Burn the code; False if it was already used (a replay or a lost race)."""
+        result = await self._conn.execute(
+            update(auth_codes)
+            .where(auth_codes.c.code_hash == code_hash, auth_codes.c.used_at.is_(None))
+            .values(used_at=now)
+        )
+        return result.rowcount == 1
+
+
+class SqlClientAssertions:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def remember(self, client_id: str, jti: str, expires_at: datetime, now: datetime) -> bool:
+        """Record a ``jti``; False if this client already used it (a replay)."""
+        await self._conn.execute(
+            delete(client_assertions).where(
+                client_assertions.c.client_id == client_id, client_assertions.c.expires_at < now
+            )
+        )
+        seen = await self._conn.scalar(
+            select(client_assertions.c.jti).where(
+                client_assertions.c.client_id == client_id, client_assertions.c.jti == jti
+            )
+        )
+        if seen is not None:
+            return False
+        try:
+            row = {"client_id": client_id, "jti": jti, "expires_at": expires_at}
+            await self._conn.execute(insert(client_assertions).values(**row))
+        except IntegrityError:
+            # A concurrent request stored it first; the caller refuses and rolls back.
+            return False
+        return True
