@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from broker.storage.tables import tokens
@@ -80,14 +80,20 @@ class SqlTokens:
         )
 
     async def revoke_for_grant(self, grant_id: str, now: datetime) -> int:
-        # Rotated refresh tokens are already unusable (and kept to detect their reuse).
-        result = await self._conn.execute(
-            update(tokens)
+        """Revoke every token of the grant, rotated ones included; return how many were
+        still usable (rotated refresh tokens were not)."""
+        live = await self._conn.scalar(
+            select(func.count())
+            .select_from(tokens)
             .where(
                 tokens.c.grant_id == grant_id,
                 tokens.c.revoked_at.is_(None),
                 tokens.c.rotated_at.is_(None),
             )
+        )
+        await self._conn.execute(
+            update(tokens)
+            .where(tokens.c.grant_id == grant_id, tokens.c.revoked_at.is_(None))
             .values(revoked_at=now)
         )
-        return int(result.rowcount)
+        return int(live or 0)
