@@ -12,7 +12,7 @@ from clients.carbon_coach.sessions import COOKIE_NAME, CoachSession, SessionStor
 
 __all__ = ["SESSION_KEY", "current_session", "security_headers", "session_middleware"]
 
-SESSION_KEY = "coach.session"
+SESSION_KEY = web.RequestKey("coach.session", CoachSession)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 OnPrepare = Callable[[web.Request, web.StreamResponse], Awaitable[None]]
 
@@ -58,6 +58,4 @@ def session_middleware(store: SessionStore, secure: bool) -> Middleware:
 
 
 def current_session(request: web.Request) -> CoachSession:
-    session = request[SESSION_KEY]
-    assert isinstance(session, CoachSession)
-    return session
+    return request[SESSION_KEY]
