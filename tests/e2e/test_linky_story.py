@@ -31,7 +31,7 @@ from tests.support.stack import REPO, Stack
 
 def _ledger_verify(stack: Stack) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "AIGUILLAGE_DATABASE_URL": stack.settings.database_url}
-    return subprocess.run(  # noqa: S603 - our own CLI
+    return subprocess.run(
         [sys.executable, "-m", "broker.cli", "ledger", "verify"],
         cwd=REPO,
         env=env,
