@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from broker.app import create_app
@@ -185,9 +187,21 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    settings = Settings()
     handler: Callable[[Settings, argparse.Namespace], int] = args.func
-    return int(handler(settings, args))
+    try:
+        return int(handler(Settings(), args))
+    except ValidationError as exc:
+        # Name every faulty field, as the operator wrote it, without a traceback.
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error["loc"])
+            print(f"invalid: {where}: {error['msg']}", file=sys.stderr)
+        return 2
+    except (OSError, json.JSONDecodeError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except IntegrityError:
+        print("error: already registered (same id)", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
