@@ -31,6 +31,13 @@ from broker.web.session import require_resident
 from consent.usecases import fail_holder, link_holder
 from providers.base import HolderError, HolderLink, HolderUnavailable
 
+
+def masked(holder_subject: str) -> str:
+    """What the consent record keeps in clear: enough for the resident to recognise their
+    meter ("…1234"); the full identifier lives only in the sealed holder credential."""
+    return "…" + holder_subject[-4:]
+
+
 log = structlog.get_logger(__name__)
 
 STATUS_LINKED = "linked"
@@ -129,7 +136,10 @@ async def _link(request: web.Request, pending: _Pending, link: HolderLink) -> st
             )
         )
         await link_holder(
-            uow, consent_id=pending.consent_id, holder_subject=link.holder_subject, now=uow.now
+            uow,
+            consent_id=pending.consent_id,
+            holder_subject=masked(link.holder_subject),
+            now=uow.now,
         )
     return code
 

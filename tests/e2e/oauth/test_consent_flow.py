@@ -6,8 +6,10 @@ from urllib.parse import quote
 
 import aiohttp
 from sqlalchemy import select
+from sqlalchemy import text as sql
 
 from broker.storage.tables import consents, ledger
+from broker.storage.uow import SqlUnitOfWork
 from tests.support.flow import (
     DEFAULT_DETAILS,
     authorize,
@@ -170,3 +172,21 @@ async def test_a_decision_without_the_csrf_token_is_refused(
     ) as response:
         assert response.status == 400
         assert "Location" not in response.headers
+
+
+async def test_the_meter_number_is_never_stored_in_clear(
+    stack: Stack, http: aiohttp.ClientSession
+) -> None:
+    from tests.support.flow import connect
+
+    tokens = await connect(stack, http)
+    rows: list[str] = []
+    async with stack.engine.connect() as conn:
+        for table in ("consents", "consent_revisions", "ledger", "authorizations"):
+            rows += [str(r) for r in await conn.execute(sql(f"select * from {table}"))]  # noqa: S608
+    dump = " ".join(rows)
+    assert stack.prm not in dump
+    async with SqlUnitOfWork(stack.engine) as uow:
+        consent = await uow.consents.get(tokens["grant_id"])
+    assert consent is not None
+    assert consent.holder_subject == "…1234"  # the masked form the resident recognises
