@@ -14,6 +14,7 @@ from aiohttp import web
 from broker.crypto import SecretBox, Signer
 from broker.holders import ADAPTERS
 from broker.http.middlewares import errors, request_context, security_headers
+from broker.jobs import HANDLERS, POLL_INTERVAL, job_runner
 from broker.keys import CLOCK, ENGINE, HTTP, SECRET_BOX, SETTINGS, SIGNER, TEMPLATES
 from broker.logging import configure_logging
 from broker.settings import Settings
@@ -60,9 +61,12 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[TEMPLATES] = make_templates()
     app[ADAPTERS] = {}
+    app[HANDLERS] = {}
+    app[POLL_INTERVAL] = settings.job_poll_interval
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_http_client)
     app.cleanup_ctx.append(background_tasks)
+    app.cleanup_ctx.append(job_runner)
 
     login.setup(app)
     setup_static(app)

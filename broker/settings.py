@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = 64 * 1024
     holder_timeout: float = 30.0
     expiry_interval: float = 60.0
+    job_poll_interval: float = 1.0
     log_json: bool = True
 
     @field_validator("issuer")

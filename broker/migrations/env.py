@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from broker.storage.tables import metadata
+from broker.storage.tables import UtcDateTime, metadata
 
 config = context.config
+
+
+def _render_item(kind: str, obj: Any, autogen_context: Any) -> str | bool:
+    # Our UTC decorator stores a plain timezone-aware DateTime; migrations say so.
+    if kind == "type" and isinstance(obj, UtcDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,
+        render_item=_render_item,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )

@@ -18,7 +18,9 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
+def upgrade(database_url: str, revision: str = "heads") -> None:
+    """Apply every migration. ``heads``: independent branches (one per feature, all off the
+    same parent) are applied together without a merge revision."""
     if database_url.startswith("sqlite"):
         # SQLite creates the file, not its folder.
         path = database_url.split("///", 1)[-1]

@@ -237,3 +237,23 @@ transfer_counters = Table(
     Column("count", BigInteger, nullable=False),
     Column("bytes", BigInteger, nullable=False),
 )
+
+# Background work (notices to services, revocations at holders, scheduled fetches). A job
+# is claimed with a lease (``claimed_until``) under ``FOR UPDATE SKIP LOCKED`` on
+# PostgreSQL, so each runs once whichever instance takes it, and an instance that dies
+# mid-job only delays it until the lease runs out.
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("kind", String(64), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("run_after", TS, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("claimed_until", TS, nullable=True),
+    Column("last_error", String(300), nullable=True),
+    Column("done_at", TS, nullable=True),
+    Column("failed_at", TS, nullable=True),
+    Column("created_at", TS, nullable=False),
+    Index("ix_jobs_due", "done_at", "failed_at", "run_after"),
+)

@@ -15,6 +15,7 @@ from types import TracebackType
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
 from broker.storage.consents import SqlConsentRepository
+from broker.storage.jobs import SqlJobs
 from broker.storage.ledger import SqlLedger
 from broker.storage.registry import SqlHolders, SqlServices
 from broker.storage.residents import SqlResidents
@@ -32,6 +33,7 @@ class SqlUnitOfWork:
     residents: SqlResidents
     services: SqlServices
     holders: SqlHolders
+    jobs: SqlJobs
     conn: AsyncConnection
 
     def __init__(self, engine: AsyncEngine, clock: Callable[[], datetime] = utcnow) -> None:
@@ -54,6 +56,7 @@ class SqlUnitOfWork:
         self.residents = SqlResidents(self.conn)
         self.services = SqlServices(self.conn)
         self.holders = SqlHolders(self.conn)
+        self.jobs = SqlJobs(self.conn)
         return self
 
     async def __aexit__(

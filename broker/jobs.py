@@ -1,0 +1,89 @@
+"""Running background jobs: each broker instance polls for due jobs, runs them outside any
+transaction, and records the outcome. Delivery is at least once: a handler must be
+idempotent (notices carry an idempotency key, holder revocations are safe to repeat).
+
+Handlers register by kind with ``register(app, kind, handler)``; a handler raises to ask
+for a retry. Backoff doubles from 5 s up to an hour; after ``MAX_ATTEMPTS`` the job is
+marked failed and stays visible to the operator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from aiohttp import web
+
+from broker.storage.jobs import Job
+from broker.unit import unit_of_work
+
+log = structlog.get_logger(__name__)
+
+Handler = Callable[[web.Application, dict[str, Any]], Awaitable[None]]
+HANDLERS: web.AppKey[dict[str, Handler]] = web.AppKey("job_handlers")
+POLL_INTERVAL: web.AppKey[float] = web.AppKey("job_poll_interval")
+
+LEASE = timedelta(minutes=2)
+MAX_ATTEMPTS = 20
+
+
+def register(app: web.Application, kind: str, handler: Handler) -> None:
+    app[HANDLERS][kind] = handler
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(5 * 2 ** max(attempts - 1, 0), 3600))
+
+
+async def run_due_jobs(app: web.Application) -> int:
+    """Claim and run what is due now; return how many ran (successfully or not)."""
+    async with unit_of_work(app) as uow:
+        claimed = await uow.jobs.claim(uow.now, LEASE)
+        await uow.commit()
+    for job in claimed:
+        await _run(app, job)
+    return len(claimed)
+
+
+async def _run(app: web.Application, job: Job) -> None:
+    handler = app[HANDLERS].get(job.kind)
+    error: str | None = None
+    if handler is None:
+        error = f"no handler for {job.kind}"
+    else:
+        try:
+            await handler(app, job.payload)
+        except Exception as exc:  # any failure means "try again later"
+            error = f"{type(exc).__name__}: {exc}"[:300]
+    async with unit_of_work(app) as uow:
+        if error is None:
+            await uow.jobs.finish(job.id, uow.now)
+        elif job.attempts >= MAX_ATTEMPTS:
+            await uow.jobs.give_up(job.id, uow.now, error)
+        else:
+            await uow.jobs.retry(job.id, uow.now, backoff(job.attempts), error)
+        await uow.commit()
+    log.info("job.ran", job_id=job.id, kind=job.kind, ok=error is None, attempts=job.attempts)
+
+
+async def _loop(app: web.Application) -> None:
+    while True:
+        try:
+            ran = await run_due_jobs(app)
+        except Exception:  # a failed round must not stop the loop
+            log.exception("jobs.round_failed")
+            ran = 0
+        if not ran:
+            await asyncio.sleep(app[POLL_INTERVAL])
+
+
+async def job_runner(app: web.Application) -> AsyncIterator[None]:
+    task = asyncio.create_task(_loop(app), name="aiguillage-jobs")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -1,0 +1,109 @@
+"""The job queue in the database: enqueue inside a use case's transaction (an outbox), claim
+with a lease, finish or retry with backoff. No broker or cluster protocol of our own."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from broker.storage.tables import jobs
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+class SqlJobs:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def enqueue(
+        self, kind: str, payload: dict[str, Any], now: datetime, run_after: datetime | None = None
+    ) -> str:
+        job_id = f"job_{secrets.token_hex(10)}"
+        await self._conn.execute(
+            insert(jobs).values(
+                id=job_id,
+                kind=kind,
+                payload=payload,
+                run_after=run_after or now,
+                attempts=0,
+                created_at=now,
+            )
+        )
+        return job_id
+
+    async def claim(self, now: datetime, lease: timedelta, limit: int = 20) -> list[Job]:
+        """Take up to ``limit`` due jobs for ``lease``; the caller commits at once.
+
+        PostgreSQL: ``SELECT … FOR UPDATE SKIP LOCKED`` then update, so concurrent
+        instances pass each other by. SQLite: one ``UPDATE … RETURNING`` whose write lock
+        comes first, so two processes cannot both read the same due rows.
+        """
+        due = (
+            select(jobs.c.id)
+            .where(
+                jobs.c.done_at.is_(None),
+                jobs.c.failed_at.is_(None),
+                jobs.c.run_after <= now,
+                or_(jobs.c.claimed_until.is_(None), jobs.c.claimed_until < now),
+            )
+            .order_by(jobs.c.run_after)
+            .limit(limit)
+        )
+        if self._conn.dialect.name == "postgresql":
+            ids = [r.id for r in await self._conn.execute(due.with_for_update(skip_locked=True))]
+            if not ids:
+                return []
+            target = jobs.c.id.in_(ids)
+        else:
+            target = jobs.c.id.in_(due.scalar_subquery())
+        rows = await self._conn.execute(
+            update(jobs)
+            .where(target)
+            .values(claimed_until=now + lease, attempts=jobs.c.attempts + 1)
+            .returning(jobs.c.id, jobs.c.kind, jobs.c.payload, jobs.c.attempts)
+        )
+        return [
+            Job(id=r.id, kind=r.kind, payload=dict(r.payload), attempts=r.attempts)
+            for r in rows
+        ]
+
+    async def finish(self, job_id: str, now: datetime) -> None:
+        await self._conn.execute(
+            update(jobs).where(jobs.c.id == job_id).values(done_at=now, claimed_until=None)
+        )
+
+    async def retry(self, job_id: str, now: datetime, delay: timedelta, error: str) -> None:
+        await self._conn.execute(
+            update(jobs)
+            .where(jobs.c.id == job_id)
+            .values(run_after=now + delay, claimed_until=None, last_error=error[:300])
+        )
+
+    async def give_up(self, job_id: str, now: datetime, error: str) -> None:
+        await self._conn.execute(
+            update(jobs)
+            .where(jobs.c.id == job_id)
+            .values(failed_at=now, claimed_until=None, last_error=error[:300])
+        )
+
+    async def pending(self, kind: str | None = None) -> list[Job]:
+        query = select(jobs.c.id, jobs.c.kind, jobs.c.payload, jobs.c.attempts).where(
+            and_(jobs.c.done_at.is_(None), jobs.c.failed_at.is_(None))
+        )
+        if kind is not None:
+            query = query.where(jobs.c.kind == kind)
+        rows = (await self._conn.execute(query)).all()
+        return [
+            Job(id=r.id, kind=r.kind, payload=dict(r.payload), attempts=r.attempts) for r in rows
+        ]
