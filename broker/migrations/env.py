@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
 from sqlalchemy.engine import Connection
@@ -14,7 +14,7 @@ from broker.storage.tables import UtcDateTime, metadata
 config = context.config
 
 
-def _render_item(kind: str, obj: Any, autogen_context: Any) -> str | bool:
+def _render_item(kind: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
     # Our UTC decorator stores a plain timezone-aware DateTime; migrations say so.
     if kind == "type" and isinstance(obj, UtcDateTime):
         return "sa.DateTime(timezone=True)"
