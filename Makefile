@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test install services lint typecheck unit integration e2e browser clean
+.PHONY: demo test install services lint typecheck unit integration e2e browser clean bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ demo: install
 ## make test: lint, types, then the whole suite on SQLite, PostgreSQL and Chromium.
 test: install services lint typecheck
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+## make bench: the broker against going direct (figures, targets, bench/results.json).
+## Needs the PostgreSQL of `make services`; `make bench BENCH_ARGS=--quick` for a short run.
+bench: install
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 services:
 	bash scripts/test-services.sh

@@ -17,6 +17,9 @@ from broker.http.middlewares import errors, request_context, security_headers
 from broker.jobs import HANDLERS, POLL_INTERVAL, job_runner
 from broker.keys import CLOCK, ENGINE, HTTP, SECRET_BOX, SETTINGS, SIGNER, TEMPLATES
 from broker.logging import configure_logging
+from broker.notices import handlers as notice_handlers
+from broker.ops import setup as setup_ops
+from broker.ops.metrics import observe
 from broker.settings import Settings
 from broker.storage.engine import make_engine
 from broker.tasks import background_tasks
@@ -49,7 +52,7 @@ async def _http_client(app: web.Application) -> AsyncIterator[None]:
 def create_app(settings: Settings) -> web.Application:
     configure_logging(json_lines=settings.log_json)
     app = web.Application(
-        middlewares=[request_context, security_headers, errors],
+        middlewares=[request_context, observe, security_headers, errors],
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
@@ -64,9 +67,12 @@ def create_app(settings: Settings) -> web.Application:
     app[HANDLERS] = {}
     app[POLL_INTERVAL] = settings.job_poll_interval
     app.cleanup_ctx.append(_database)
+    # Probes, metrics (watching the engine opened just above) and housekeeping jobs.
+    setup_ops(app)
     app.cleanup_ctx.append(_http_client)
     app.cleanup_ctx.append(background_tasks)
     app.cleanup_ctx.append(job_runner)
+    notice_handlers.setup(app)  # notices to services and revocations at holders (#4)
 
     login.setup(app)
     setup_static(app)
@@ -76,10 +82,16 @@ def create_app(settings: Settings) -> web.Application:
 
 def _setup_surfaces(app: web.Application) -> None:
     """Each surface registers its own routes; the order is that of the request's journey."""
+    from broker import openapi
+    from broker.admin import routes as admin_routes
+    from broker.console import routes as console_routes
     from broker.dashboard import routes as dashboard_routes
     from broker.data import routes as data_routes
     from broker.oauth import routes as oauth_routes
 
     oauth_routes.setup(app)
+    openapi.setup(app)
     data_routes.setup(app)
+    admin_routes.setup(app)  # holders and services registry, blacklists, holder webhooks (#3)
+    console_routes.setup(app)  # the holder console (#3)
     dashboard_routes.setup(app)

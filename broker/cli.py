@@ -6,9 +6,14 @@ aiguillage demo                            broker + Enedis simulator + carbon co
 aiguillage ledger verify                   replay the hash chain; exit 1 on a break
 aiguillage ledger head                     print the signed head of the ledger
 aiguillage holders add FILE                register a holder from its JSON manifest
+aiguillage holders staff-add HOLDER LOGIN  a holder console account (password from stdin)
+aiguillage holders list                    registered holders and their resources
 aiguillage services add FILE [--approve]   register a service (prints a minted secret)
 aiguillage services approve CLIENT_ID
 aiguillage residents add LOGIN NAME        create a resident (password from stdin)
+aiguillage keys rotate | rotate-signing    rotate the encryption or the signing key
+aiguillage receipts verify FILE [--jwks X] check a consent receipt's signature offline
+aiguillage bench [--quick] [--only FIGURE]  measure the broker against going direct
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from broker import cli_bench, cli_holders, cli_keys, cli_receipts
 from broker.app import create_app
 from broker.crypto import SecretBox, Signer
 from broker.ledger_check import check_ledger
@@ -169,6 +175,7 @@ def _parser() -> argparse.ArgumentParser:
     add_holder = holders.add_parser("add")
     add_holder.add_argument("file")
     add_holder.set_defaults(func=cmd_holders_add)
+    cli_holders.register(holders)
     services = sub.add_parser("services").add_subparsers(dest="services_command", required=True)
     add_service = services.add_parser("add")
     add_service.add_argument("file")
@@ -182,6 +189,9 @@ def _parser() -> argparse.ArgumentParser:
     add_res.add_argument("login")
     add_res.add_argument("name")
     add_res.set_defaults(func=cmd_residents_add)
+    cli_keys.register(sub)
+    cli_receipts.register(sub)
+    cli_bench.register(sub)
     return parser
 
 

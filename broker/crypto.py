@@ -73,9 +73,22 @@ class SecretBox:
 
 
 class Signer:
-    def __init__(self, key: ECKey) -> None:
+    """The current signing key, plus the public halves of earlier keys still published.
+
+    Rotation (``rotate``) keeps the previous key's public half in a directory next to the
+    key file, so receipts and ledger heads signed before stay verifiable from
+    ``/jwks.json`` until the operator retires that key (``retire``). Only the current key
+    ever signs. A running broker reads the ring at start.
+    """
+
+    def __init__(self, key: ECKey, previous: list[ECKey] | None = None) -> None:
         self._key = key
         self.kid = key.thumbprint()
+        self._verifiers = {k.thumbprint(): k for k in [*(previous or []), key]}
+
+    @staticmethod
+    def previous_dir(path: Path) -> Path:
+        return path.parent / f"{path.name}.previous"
 
     @classmethod
     def load_or_create(cls, path: Path) -> Signer:
@@ -83,17 +96,43 @@ class Signer:
             key = ECKey.import_key(json.loads(path.read_text()))
         else:
             key = ECKey.generate_key("P-256", private=True)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            # Written owner-only: this is the broker's identity.
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as handle:
-                handle.write(json.dumps(key.as_dict(private=True)))
-        return cls(key)
+            _write_private(path, key, exclusive=True)
+        previous = [
+            ECKey.import_key(json.loads(item.read_text()))
+            for item in sorted(cls.previous_dir(path).glob("*.json"))
+        ]
+        return cls(key, previous)
+
+    @classmethod
+    def rotate(cls, path: Path) -> Signer:
+        """Make a new current key; the old one's public half stays published."""
+        old = cls.load_or_create(path)
+        keep = cls.previous_dir(path)
+        keep.mkdir(parents=True, exist_ok=True)
+        (keep / f"{old.kid}.json").write_text(json.dumps(old._key.as_dict(private=False)))
+        _write_private(path, ECKey.generate_key("P-256", private=True), exclusive=False)
+        return cls.load_or_create(path)
+
+    @classmethod
+    def retire(cls, path: Path, kid: str) -> bool:
+        """Stop publishing an earlier key; its signatures no longer verify."""
+        kept = cls.previous_dir(path) / f"{kid}.json"
+        if not kid.replace("-", "").replace("_", "").isalnum() or not kept.exists():
+            return False
+        kept.unlink()
+        return True
+
+    @property
+    def published_kids(self) -> list[str]:
+        return list(self._verifiers)
 
     def jwks(self) -> dict[str, Any]:
-        public = self._key.as_dict(private=False)
-        public.update({"kid": self.kid, "use": "sig", "alg": "ES256"})
-        return {"keys": [public]}
+        keys = []
+        for kid, key in self._verifiers.items():
+            public = key.as_dict(private=False)
+            public.update({"kid": kid, "use": "sig", "alg": "ES256"})
+            keys.append(public)
+        return {"keys": keys}
 
     def sign(self, payload: dict[str, Any], typ: str) -> str:
         header = {"alg": "ES256", "kid": self.kid, "typ": typ}
@@ -101,8 +140,25 @@ class Signer:
         return jws.serialize_compact(header, body, self._key)
 
     def verify(self, token: str) -> dict[str, Any]:
-        obj = jws.deserialize_compact(token, self._key, algorithms=["ES256"])
+        """Verify with the published key the header names (current or earlier)."""
+        kid = jws.extract_compact(token.encode("ascii")).headers().get("kid")
+        key = self._verifiers.get(kid) if isinstance(kid, str) else None
+        if key is None:
+            raise ValueError("signed with a key that is not published")
+        obj = jws.deserialize_compact(token, key, algorithms=["ES256"])
         payload = json.loads(obj.payload)
         if not isinstance(payload, dict):
             raise ValueError("signed payload is not an object")
         return payload
+
+
+def _write_private(path: Path, key: ECKey, *, exclusive: bool) -> None:
+    """Owner-only, and atomic on rotation: this is the broker's identity."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    target = path if exclusive else path.with_name(path.name + ".new")
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
+    fd = os.open(target, flags, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(json.dumps(key.as_dict(private=True)))
+    if not exclusive:
+        os.replace(target, path)

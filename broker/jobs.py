@@ -3,7 +3,9 @@ transaction, and records the outcome. Delivery is at least once: a handler must 
 idempotent (notices carry an idempotency key, holder revocations are safe to repeat).
 
 Handlers register by kind with ``register(app, kind, handler)``; a handler raises to ask
-for a retry. Backoff doubles from 5 s up to an hour; after ``MAX_ATTEMPTS`` the job is
+for a retry. The lease (``job_lease``) is how long a claimed job is left to its instance;
+an instance that dies mid-job leaves it to whichever instance polls after the lease.
+Backoff doubles from 5 s up to an hour; after ``MAX_ATTEMPTS`` the job is
 marked failed and stays visible to the operator.
 """
 
@@ -18,6 +20,8 @@ from typing import Any
 import structlog
 from aiohttp import web
 
+from broker.keys import SETTINGS
+from broker.ops.metrics import METRICS
 from broker.storage.jobs import Job
 from broker.unit import unit_of_work
 
@@ -27,7 +31,6 @@ Handler = Callable[[web.Application, dict[str, Any]], Awaitable[None]]
 HANDLERS: web.AppKey[dict[str, Handler]] = web.AppKey("job_handlers")
 POLL_INTERVAL: web.AppKey[float] = web.AppKey("job_poll_interval")
 
-LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 20
 
 
@@ -42,7 +45,8 @@ def backoff(attempts: int) -> timedelta:
 async def run_due_jobs(app: web.Application) -> int:
     """Claim and run what is due now; return how many ran (successfully or not)."""
     async with unit_of_work(app) as uow:
-        claimed = await uow.jobs.claim(uow.now, LEASE)
+        lease = timedelta(seconds=app[SETTINGS].job_lease)
+        claimed = await uow.jobs.claim(uow.now, lease)
         await uow.commit()
     for job in claimed:
         await _run(app, job)
@@ -67,6 +71,8 @@ async def _run(app: web.Application, job: Job) -> None:
         else:
             await uow.jobs.retry(job.id, uow.now, backoff(job.attempts), error)
         await uow.commit()
+    outcome = "ok" if error is None else "failed" if job.attempts >= MAX_ATTEMPTS else "retry"
+    app[METRICS].jobs.labels(job.kind, outcome).inc()
     log.info("job.ran", job_id=job.id, kind=job.kind, ok=error is None, attempts=job.attempts)
 
 

@@ -7,13 +7,15 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from broker.crypto import SecretBox, hash_token
-from broker.storage.residents import Resident
+from broker.storage.holder_side import SqlHolderSide
+from broker.storage.residents import RESIDENT_ID_PREFIX, Resident
 from broker.storage.uow import SqlUnitOfWork
 from consent.registry import HolderManifest, ServiceRegistration, ServiceStatus
+from providers.registry import PROTOCOLS
 
 
 class HolderRegistrationFile(BaseModel):
@@ -24,6 +26,15 @@ class HolderRegistrationFile(BaseModel):
     manifest: HolderManifest
     client_id: str = Field(min_length=1, max_length=255)  # the broker's client at the holder
     client_secret: SecretStr
+    # The shared secret the holder signs its revocation notices with (providers/notices.py).
+    webhook_secret: SecretStr | None = Field(default=None, min_length=32, max_length=256)
+
+    @field_validator("manifest")
+    @classmethod
+    def _known_protocol(cls, value: HolderManifest) -> HolderManifest:
+        if value.protocol not in PROTOCOLS:
+            raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}")
+        return value
 
 
 class ServiceRegistrationFile(BaseModel):
@@ -32,6 +43,16 @@ class ServiceRegistrationFile(BaseModel):
     registration: ServiceRegistration
     # Optional: without one, the broker mints a secret and prints it once.
     client_secret: SecretStr | None = None
+
+    @field_validator("registration")
+    @classmethod
+    def _not_a_resident_id(cls, value: ServiceRegistration) -> ServiceRegistration:
+        # RFC 9700 §4.15: a client id that could equal a resident's subject would let a
+        # service pass for a resident wherever ``sub`` and ``client_id`` meet. Checked
+        # here so that the CLI and the admin API both refuse it as invalid input.
+        if value.client_id.lower().startswith(RESIDENT_ID_PREFIX):
+            raise ValueError(f"client_id may not start with {RESIDENT_ID_PREFIX!r} (residents')")
+        return value
 
 
 async def register_holder(
@@ -44,12 +65,22 @@ async def register_holder(
     )
     async with SqlUnitOfWork(engine) as uow:
         await uow.holders.add(parsed.manifest, parsed.client_id, sealed, uow.now)
+        if parsed.webhook_secret is not None:
+            webhook = box.seal(
+                {"secret": parsed.webhook_secret.get_secret_value()},
+                bound_to=f"holder-webhook:{parsed.manifest.id}",
+            )
+            await SqlHolderSide(uow.conn).set_webhook_secret(parsed.manifest.id, webhook)
         await uow.commit()
     return parsed.manifest
 
 
 async def register_service(
-    engine: AsyncEngine, payload: dict[str, Any], *, approve: bool = False
+    engine: AsyncEngine,
+    payload: dict[str, Any],
+    *,
+    approve: bool = False,
+    force_pending: bool = False,
 ) -> tuple[ServiceRegistration, str | None]:
     """Register a service; return it and its client secret (None when it uses a JWKS only).
 
@@ -60,6 +91,9 @@ async def register_service(
     registration = parsed.registration
     if approve:
         registration = registration.model_copy(update={"status": ServiceStatus.APPROVED})
+    elif force_pending:
+        # Through the API a service always starts pending, whatever its file says.
+        registration = registration.model_copy(update={"status": ServiceStatus.PENDING})
     secret: str | None = None
     if parsed.client_secret is not None:
         secret = parsed.client_secret.get_secret_value()

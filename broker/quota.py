@@ -11,6 +11,8 @@ Three fixed windows per (holder, service):
 
 A request refused by one window gives back what it took from the other: refused calls
 do not consume the holder's capacity, so a service that waits ``Retry-After`` is served.
+A refusal names the limit that was hit (``requests_per_second``, ``requests_per_hour``,
+``bytes_per_day``: the ``ContractTerms`` field) and when to come back.
 """
 
 from __future__ import annotations
@@ -26,11 +28,20 @@ from consent.errors import QuotaExceeded
 from consent.registry import ContractTerms
 
 
+class ContractLimitReached(QuotaExceeded):
+    """A quota refusal that names the contract term it enforces."""
+
+    def __init__(self, detail: str, *, retry_after: float, limit: str) -> None:
+        super().__init__(detail, retry_after=retry_after)
+        self.limit = limit
+
+
 @dataclass(frozen=True)
 class Window:
     key: str
     limit: int
     ends_at: float  # epoch seconds
+    term: str  # the ContractTerms field this window enforces
 
     def retry_after(self, now: float) -> int:
         return max(1, math.ceil(self.ends_at - now))
@@ -44,8 +55,8 @@ def request_windows(terms: ContractTerms, now: datetime) -> list[Window]:
     second_start = int(epoch // seconds) * seconds
     hour_start = int(epoch // 3600) * 3600
     return [
-        Window(f"s:{second_start}", per_window, second_start + seconds),
-        Window(f"h:{hour_start}", terms.requests_per_hour, hour_start + 3600),
+        Window(f"s:{second_start}", per_window, second_start + seconds, "requests_per_second"),
+        Window(f"h:{hour_start}", terms.requests_per_hour, hour_start + 3600, "requests_per_hour"),
     ]
 
 
@@ -62,18 +73,22 @@ async def take_request(
     counters = SqlCounters(conn)
     day_key, day_ends = day_window(now)
     if await counters.bytes_in(holder, service, day_key) >= terms.bytes_per_day:
-        raise QuotaExceeded(
-            "the daily volume agreed with the holder is used up",
+        raise ContractLimitReached(
+            f"bytes_per_day: the {terms.bytes_per_day} bytes a day agreed between holder "
+            f"{holder} and this service are used up",
             retry_after=max(1, math.ceil(day_ends - now.timestamp())),
+            limit="bytes_per_day",
         )
     taken: list[Window] = []
     for window in request_windows(terms, now):
         if not await counters.take(holder, service, window.key, window.limit):
             for earlier in taken:
                 await counters.give_back(holder, service, earlier.key)
-            raise QuotaExceeded(
-                f"at most {window.limit} requests per window agreed with the holder",
+            raise ContractLimitReached(
+                f"{window.term}: at most {window.limit} requests per "
+                f"{_span(window.term, terms)} agreed between holder {holder} and this service",
                 retry_after=window.retry_after(now.timestamp()),
+                limit=window.term,
             )
         taken.append(window)
 
@@ -83,3 +98,10 @@ async def add_bytes(
 ) -> None:
     day_key, _ = day_window(now)
     await SqlCounters(conn).add_bytes(holder, service, day_key, amount)
+
+
+def _span(term: str, terms: ContractTerms) -> str:
+    if term == "requests_per_hour":
+        return "hour"
+    seconds = max(1, math.ceil(1 / terms.requests_per_second))
+    return "second" if seconds == 1 else f"{seconds} seconds"

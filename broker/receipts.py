@@ -29,6 +29,9 @@ _DPV_STATUS: dict[ConsentState, str] = {
     ConsentState.REQUESTED: "dpv:ConsentRequested",
     ConsentState.AWAITING_HOLDER: "dpv:ConsentGiven",
     ConsentState.ACTIVE: "dpv:ConsentGiven",
+    # DPV has no "suspended" consent status: a paused consent is still given, and the
+    # receipt's ``state`` says "paused".
+    ConsentState.PAUSED: "dpv:ConsentGiven",
     ConsentState.REFUSED: "dpv:ConsentRefused",
     ConsentState.TIMED_OUT: "dpv:ConsentRequestDeferred",
     ConsentState.FAILED: "dpv:ConsentInvalidated",
@@ -56,6 +59,8 @@ def status_time(consent: Consent) -> datetime:
     """When the consent entered its present state."""
     if consent.ended_at is not None and consent.state.is_final:
         return consent.ended_at
+    if consent.state is ConsentState.PAUSED and consent.paused_at is not None:
+        return consent.paused_at
     if consent.state is ConsentState.ACTIVE and consent.activated_at is not None:
         return consent.activated_at
     return consent.decided_at or consent.created_at

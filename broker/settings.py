@@ -40,7 +40,16 @@ class Settings(BaseSettings):
     max_body_bytes: int = 64 * 1024
     holder_timeout: float = 30.0
     expiry_interval: float = 60.0
+    # The dashboard warns a resident this many days before a consent reaches its end.
+    expiry_warning_days: int = 14
     job_poll_interval: float = 1.0
+    # How long a claimed job stays with the instance that took it; if that instance dies,
+    # another one takes the job once the lease has run out. Longer than any job runs.
+    job_lease: float = 120.0
+    # Housekeeping: how often expired OAuth state, sessions and rate windows are purged,
+    # and how long after expiry a row is kept (so late replays are still recognised).
+    purge_interval: float = 3600.0
+    purge_grace: float = 86400.0
     log_json: bool = True
 
     @field_validator("issuer")

@@ -1,8 +1,9 @@
 """Background work of a broker instance, started and stopped with the app.
 
-Expiry: consents end at ``expires_at`` with no request needed. On PostgreSQL each due
-consent is claimed with ``FOR UPDATE SKIP LOCKED`` (see ``list_due_to_expire``), so
-several instances can run this loop side by side.
+Expiry: consents end at ``expires_at`` with no request needed, paused ones included; the
+service's notice and the holder revocation are queued in the same transaction. On
+PostgreSQL each due consent is claimed with ``FOR UPDATE SKIP LOCKED`` (see
+``list_due_to_expire``), so several instances can run this loop side by side.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ async def expire_once(app: web.Application) -> int:
     async with unit_of_work(app) as uow:
         expired = await expire_due(uow, now=uow.now)
     for consent in expired:
-        # later: signed notice to the service and holder-side revocation (issue 4).
+        # Its notice to the service and the holder revocation were queued in the same
+        # transaction (``consent.usecases.expire_due``); the job runner delivers them.
         log.info("consent.expired", consent_id=consent.id)
     return len(expired)
 

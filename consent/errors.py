@@ -7,7 +7,7 @@
     ├── ConsentNotFound
     ├── NotYourConsent                      an actor acted on someone else's consent
     └── TransferDenied                      a data request refused by policy
-        ├── ConsentNotActive                (reason: consent_revoked, consent_expired, …)
+        ├── ConsentNotActive                (reason: consent_revoked, consent_paused, …)
         ├── ResourceNotGranted
         ├── HolderMismatch
         ├── OutsideDataWindow

@@ -10,7 +10,14 @@
     ACTIVE ──holder revokes or blacklists the service──▶ REVOKED_BY_HOLDER
     ACTIVE ──service ends it (DELETE grant)──▶ TERMINATED_BY_SERVICE
     ACTIVE ──expires_at passes──▶ EXPIRED
-    ACTIVE ──resident narrows scope or window──▶ ACTIVE (a new revision)
+    ACTIVE ──resident pauses──▶ PAUSED ──resident resumes──▶ ACTIVE
+    ACTIVE|PAUSED ──resident narrows scope, window or end date──▶ same state (a new revision)
+    ACTIVE|PAUSED|AWAITING_HOLDER ──revoked by anyone above──▶ REVOKED_* / TERMINATED_BY_SERVICE
+    ACTIVE|PAUSED ──expires_at passes──▶ EXPIRED
+
+A paused consent is kept whole (tokens, holder link, end date) but serves no transfer;
+it still ends at its date and can still be revoked. A resident may also withdraw while
+the holder link is pending (AWAITING_HOLDER), which is what an erased account needs.
 
 Every transition names its source states; anything else raises ``IllegalTransition``.
 """
@@ -32,6 +39,7 @@ class ConsentState(StrEnum):
     REQUESTED = "requested"
     AWAITING_HOLDER = "awaiting_holder"
     ACTIVE = "active"
+    PAUSED = "paused"
     REFUSED = "refused"
     TIMED_OUT = "timed_out"
     FAILED = "failed"
@@ -42,7 +50,17 @@ class ConsentState(StrEnum):
 
     @property
     def is_final(self) -> bool:
-        return self not in (ConsentState.REQUESTED, ConsentState.AWAITING_HOLDER, self.ACTIVE)
+        return self not in (
+            ConsentState.REQUESTED,
+            ConsentState.AWAITING_HOLDER,
+            ConsentState.ACTIVE,
+            ConsentState.PAUSED,
+        )
+
+    @property
+    def is_live(self) -> bool:
+        """Granted and not over: the service holds tokens, paused or not."""
+        return self in (ConsentState.ACTIVE, ConsentState.PAUSED)
 
 
 ActorKind = Literal["resident", "service", "holder", "operator", "system"]
@@ -66,6 +84,10 @@ _ENDED_BY: dict[str, ConsentState] = {
     # "revoked by the holder side", never as their own act.
     "operator": ConsentState.REVOKED_BY_HOLDER,
 }
+
+
+_LIVE = (ConsentState.ACTIVE, ConsentState.PAUSED)
+_REVOCABLE = (ConsentState.AWAITING_HOLDER, ConsentState.ACTIVE, ConsentState.PAUSED)
 
 
 class Delivery(StrEnum):
@@ -96,6 +118,8 @@ class Consent(BaseModel):
     decided_at: datetime | None = None
     activated_at: datetime | None = None
     expires_at: datetime | None = None
+    paused_at: datetime | None = None
+    renewal_requested_at: datetime | None = None
     ended_at: datetime | None = None
     ended_by: str | None = None
     end_reason: str | None = None
@@ -184,14 +208,32 @@ class Consent(BaseModel):
         target = _ENDED_BY.get(actor.kind)
         if target is None:
             raise IllegalTransition(f"{actor.kind} cannot revoke a consent")
-        self._move((ConsentState.ACTIVE,), target)
+        self._move(_REVOCABLE, target)
         self._end(now, str(actor), reason)
 
     def expire(self, now: datetime) -> None:
         if self.expires_at is None or now < self.expires_at:
             raise IllegalTransition(f"consent {self.id} is not due to expire")
-        self._move((ConsentState.ACTIVE,), ConsentState.EXPIRED)
+        self._move(_LIVE, ConsentState.EXPIRED)
         self._end(now, "system", "expired")
+
+    def pause(self, now: datetime) -> None:
+        """The resident stops the flow for now, without losing the consent."""
+        self._move((ConsentState.ACTIVE,), ConsentState.PAUSED)
+        self.paused_at = now
+
+    def resume(self, now: datetime) -> None:
+        if self.expires_at is not None and now >= self.expires_at:
+            raise IllegalTransition(f"consent {self.id} has reached its end date")
+        self._move((ConsentState.PAUSED,), ConsentState.ACTIVE)
+        self.paused_at = None
+
+    def request_renewal(self, now: datetime) -> None:
+        """The resident asks the service to come back with a new consent before this one ends.
+        Nothing is extended here: only a new consent, accepted anew, can go further."""
+        if self.state not in _LIVE:
+            raise IllegalTransition(f"consent {self.id}: only a live consent can be renewed")
+        self.renewal_requested_at = now
 
     def narrow(
         self,
@@ -202,8 +244,8 @@ class Consent(BaseModel):
         expires_at: datetime | None = None,
     ) -> None:
         """Reduce an active consent. Only ever less: never a resource, a day or a month more."""
-        if self.state is not ConsentState.ACTIVE:
-            raise IllegalTransition(f"consent {self.id}: only an active consent can be narrowed")
+        if self.state not in _LIVE:
+            raise IllegalTransition(f"consent {self.id}: only a live consent can be narrowed")
         # Check everything before changing anything: a refused narrowing leaves no trace.
         if resources is not None and (not resources or not set(resources) <= set(self.resources)):
             raise InvalidRequest("narrowing keeps a non-empty subset of the granted resources")
@@ -234,10 +276,14 @@ class Consent(BaseModel):
     # -- views ---------------------------------------------------------------------------
 
     def is_due_to_expire(self, now: datetime) -> bool:
+        return self.state in _LIVE and self.expires_at is not None and now >= self.expires_at
+
+    def expires_within(self, now: datetime, days: int) -> bool:
+        """Live and ending in the next ``days`` days: time to warn the resident."""
         return (
-            self.state is ConsentState.ACTIVE
+            self.state in _LIVE
             and self.expires_at is not None
-            and now >= self.expires_at
+            and now < self.expires_at <= now + timedelta(days=days)
         )
 
     def window_bounds(self) -> tuple[date, date]:

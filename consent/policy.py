@@ -32,6 +32,7 @@ _DENIAL_REASON: dict[ConsentState, str] = {
     ConsentState.REVOKED_BY_HOLDER: "consent_revoked",
     ConsentState.TERMINATED_BY_SERVICE: "consent_revoked",
     ConsentState.EXPIRED: "consent_expired",
+    ConsentState.PAUSED: "consent_paused",
 }
 
 

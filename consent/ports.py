@@ -4,6 +4,10 @@ on SQLAlchemy; ``tests/unit`` implements them as in-memory fakes.
 A ``UnitOfWork`` is one transaction: everything a use case does through it is committed
 together or not at all, which is how a failure leaves the consent, the tokens and the
 ledger as they were.
+
+The ``Outbox`` is how effects outside the transaction (a notice to the service, a
+revocation at the holder) stay consistent with it: they are recorded as pending work in
+the same transaction, and delivered afterwards, at least once, by the broker.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Protocol
 
 from consent.ledger import LedgerEntry, LedgerEvent
 from consent.model import Consent
+from consent.notices import ServiceNotice
 
 
 class ConsentRepository(Protocol):
@@ -40,6 +45,24 @@ class GrantTokens(Protocol):
         ...
 
 
+class Outbox(Protocol):
+    async def notify_service(self, notice: ServiceNotice) -> None:
+        """Record a notice to deliver to the service's notification endpoint."""
+        ...
+
+    async def revoke_at_holder(self, consent: Consent, now: datetime) -> None:
+        """Record that the broker's credential for this consent must be revoked at the
+        holder (where the holder offers that)."""
+        ...
+
+
+class SubjectEraser(Protocol):
+    async def forget(self, subject: str) -> None:
+        """Delete everything that names the resident: account, sessions, consents, and the
+        key that links their ledger pseudonym to them. Part of the caller's transaction."""
+        ...
+
+
 class UnitOfWork(Protocol):
     # Read-only properties, so that an implementation may hold more specific repositories.
     @property
@@ -50,6 +73,9 @@ class UnitOfWork(Protocol):
 
     @property
     def tokens(self) -> GrantTokens: ...
+
+    @property
+    def outbox(self) -> Outbox: ...
 
     async def __aenter__(self) -> UnitOfWork: ...
 

@@ -16,17 +16,31 @@ from consent.details import Name
 from consent.durations import CalendarDuration
 from consent.errors import InvalidDuration
 
+_PARAM = r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$"
+_PATH = r"^/(?:[A-Za-z0-9_./-]|\{[a-z_]{1,32}\})*$"
+
+
+class ResourceParameters(BaseModel):
+    """How the holder names the range of a call (``[start; end[``) in its query string."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    start: Annotated[str, Field(pattern=_PARAM)] = "start"
+    end: Annotated[str, Field(pattern=_PARAM)] = "end"
+
 
 class ResourceSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: Name
-    path: Annotated[str, Field(pattern=r"^/[A-Za-z0-9_./-]*$", max_length=256)]
+    # ``{name}`` segments are filled in by the protocol's adapter (GRDF: ``{id_pce}``).
+    path: Annotated[str, Field(pattern=_PATH, max_length=256)]
     description_fr: str = Field(min_length=1, max_length=300)
     description_en: str = Field(default="", max_length=300)
     max_days_per_call: int = Field(default=365, ge=1, le=3650)
     history_days: int = Field(default=1110, ge=1, le=36500)
     dated: bool = True  # customer data (contracts, identity) takes no start/end
+    parameters: ResourceParameters = ResourceParameters()
 
 
 class ContractTerms(BaseModel):

@@ -14,6 +14,7 @@ from consent.durations import CalendarDuration
 from consent.errors import ConsentNotFound, NotYourConsent, TransferDenied
 from consent.ledger import LedgerEvent, Scalar
 from consent.model import Actor, Consent
+from consent.notices import NoticeEvent, ServiceNotice
 from consent.policy import check_transfer, validate_request
 from consent.ports import UnitOfWork
 from consent.registry import HolderManifest, ServiceRegistration
@@ -147,6 +148,18 @@ async def revoke(
 ) -> Consent:
     """The one revocation path: resident, service, holder and operator all come here."""
     consent = await _load(uow, consent_id)
+    await withdraw(uow, consent, actor=actor, reason=reason, now=now)
+    await uow.commit()
+    return consent
+
+
+async def withdraw(
+    uow: UnitOfWork, consent: Consent, *, actor: Actor, reason: str, now: datetime
+) -> None:
+    """The body of ``revoke`` inside the caller's transaction (erasure ends many consents
+    and deletes the account in one commit). Its effects are all recorded together: the
+    state, every token of the grant, the ledger entry, and in the outbox the notice to the
+    service and the revocation at the holder."""
     if actor.kind == "resident" and consent.subject != actor.id:
         raise NotYourConsent("a resident can only revoke their own consents")
     if actor.kind == "service" and consent.service != actor.id:
@@ -155,7 +168,7 @@ async def revoke(
         raise NotYourConsent("a holder can only revoke consents it holds data for")
     consent.revoke(actor, now, reason)
     await uow.consents.save(consent)
-    killed = await uow.tokens.revoke_for_grant(consent.id, now)
+    killed = await _stop_access(uow, consent, NoticeEvent.REVOKED, now)
     await uow.ledger.append(
         _event(
             "consent.revoked",
@@ -167,8 +180,16 @@ async def revoke(
         ),
         now,
     )
-    await uow.commit()
-    return consent
+
+
+async def _stop_access(uow: UnitOfWork, consent: Consent, event: NoticeEvent, now: datetime) -> int:
+    """Every token dies now (each instance checks the database on every request); the
+    holder credential and the service's notice go to the outbox, in this transaction."""
+    killed = await uow.tokens.revoke_for_grant(consent.id, now)
+    if consent.holder_subject is not None:
+        await uow.outbox.revoke_at_holder(consent, now)
+    await uow.outbox.notify_service(ServiceNotice.about(event, consent, now))
+    return killed
 
 
 async def expire_due(uow: UnitOfWork, *, now: datetime, limit: int = 100) -> list[Consent]:
@@ -176,8 +197,10 @@ async def expire_due(uow: UnitOfWork, *, now: datetime, limit: int = 100) -> lis
     for consent in await uow.consents.list_due_to_expire(now, limit):
         consent.expire(now)
         await uow.consents.save(consent)
-        await uow.tokens.revoke_for_grant(consent.id, now)
-        await uow.ledger.append(_event("consent.expired", consent, "system:expiry"), now)
+        killed = await _stop_access(uow, consent, NoticeEvent.EXPIRED, now)
+        await uow.ledger.append(
+            _event("consent.expired", consent, "system:expiry", tokens_revoked=killed), now
+        )
         expired.append(consent)
     await uow.commit()
     return expired
@@ -193,12 +216,15 @@ async def narrow(
     history: str | None = None,
     expires_at: datetime | None = None,
 ) -> Consent:
+    """A new revision with less in it; the old one stays on record. Tokens need no change:
+    every request is checked against the consent's current scope."""
     consent = await _owned(uow, consent_id, subject)
     consent.narrow(now, resources=resources, history=history, expires_at=expires_at)
     await uow.consents.save(consent)
     await uow.ledger.append(
         _event("consent.narrowed", consent, f"resident:{subject}", **_scope(consent)), now
     )
+    await uow.outbox.notify_service(ServiceNotice.about(NoticeEvent.NARROWED, consent, now))
     await uow.commit()
     return consent
 

@@ -16,7 +16,7 @@ This module is deliberately free of aiohttp: a stream is just an async iterator 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import date
@@ -33,6 +33,12 @@ class HolderLink:
 
     holder_subject: str
     credential: dict[str, str]
+
+
+# Called by an adapter that had to renew a consent's credential (an OAuth 2 refresh at the
+# holder) with the whole new credential, before it uses it: the broker seals and stores it
+# at once, so a rotated refresh token is never lost to a transfer that fails later.
+CredentialSink = Callable[[dict[str, str]], Awaitable[None]]
 
 
 class HolderError(Exception):
@@ -99,9 +105,7 @@ class HolderAdapter(Protocol):
         """Where to send the resident so that the holder asks them for their consent."""
         ...
 
-    async def complete_link(
-        self, *, query: Mapping[str, str], redirect_uri: str
-    ) -> HolderLink:
+    async def complete_link(self, *, query: Mapping[str, str], redirect_uri: str) -> HolderLink:
         """Turn the holder's redirect back into a link; raise HolderError on refusal.
 
         The caller has already checked ``state`` against the value it sent.
@@ -115,11 +119,15 @@ class HolderAdapter(Protocol):
         resource: str,
         start: date,
         end: date,
+        renewed: CredentialSink | None = None,
     ) -> AbstractAsyncContextManager[HolderStream]:
         """Open a stream on one resource over ``[start; end[``.
 
         Entering the context raises HolderError or HolderUnavailable when the holder
         answers with an error, so nothing has been sent downstream yet at that point.
+        A range longer than the holder allows per call is split into several holder calls
+        and stitched into one answer where the protocol knows how. ``renewed`` receives
+        the consent's new credential when the adapter had to renew it.
         """
         ...
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import aiohttp
 
+from consent.registry import ResourceSpec
 from providers.base import HolderAdapter
 from providers.enedis.adapter import EnedisDataConnectAdapter
+from providers.generic.adapter import GenericOAuth2Adapter
+from providers.grdf.adapter import GrdfAdictAdapter
 
-PROTOCOLS = ("enedis-dataconnect",)
+PROTOCOLS = ("enedis-dataconnect", "generic-oauth2", "grdf-adict")
 
 
 def build_adapter(
@@ -22,8 +25,15 @@ def build_adapter(
     client_secret: str,
     resources: Mapping[str, str],
     session: aiohttp.ClientSession,
+    specs: Sequence[ResourceSpec] = (),
+    revocation_url: str | None = None,
 ) -> HolderAdapter:
-    """Build the adapter for ``protocol``; the session is shared, never created here."""
+    """Build the adapter for ``protocol``; the session is shared, never created here.
+
+    ``resources`` maps names to paths; ``specs`` (the manifest's resources) adds what some
+    protocols need beyond the path: per-call limits and parameter names.
+    """
+    max_days = {s.name: s.max_days_per_call for s in specs}
     if protocol == "enedis-dataconnect":
         return EnedisDataConnectAdapter(
             base_url=base_url,
@@ -32,6 +42,31 @@ def build_adapter(
             client_id=client_id,
             client_secret=client_secret,
             resources=resources,
+            max_days=max_days,
+            session=session,
+        )
+    if protocol == "grdf-adict":
+        return GrdfAdictAdapter(
+            base_url=base_url,
+            authorize_url=authorize_url,
+            token_url=token_url,
+            client_id=client_id,
+            client_secret=client_secret,
+            resources=resources,
+            max_days=max_days,
+            session=session,
+        )
+    if protocol == "generic-oauth2":
+        if not specs:
+            raise ValueError("a generic-oauth2 holder needs its resource specifications")
+        return GenericOAuth2Adapter(
+            base_url=base_url,
+            authorize_url=authorize_url,
+            token_url=token_url,
+            revocation_url=revocation_url,
+            client_id=client_id,
+            client_secret=client_secret,
+            resources={s.name: s for s in specs},
             session=session,
         )
     raise ValueError(f"unknown holder protocol {protocol!r}; known: {', '.join(PROTOCOLS)}")

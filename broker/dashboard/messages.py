@@ -120,6 +120,83 @@ MESSAGES: dict[str, dict[str, str]] = {
         "bytes.b": "{n} octets",
         "bytes.kb": "{n} ko",
         "bytes.mb": "{n} Mo",
+        "state.paused": "En pause",
+        "notice.paused": "Le partage est en pause : {service} ne reçoit plus rien jusqu'à la "
+        "reprise.",
+        "notice.resumed": "Le partage a repris : {service} peut de nouveau lire vos données.",
+        "notice.narrowed": "C'est fait : l'accord est réduit. Une nouvelle version et son reçu "
+        "sont enregistrés.",
+        "notice.unchanged": "Rien n'a été réduit : vous avez gardé les mêmes choix.",
+        "notice.renewal_requested": "Votre demande de renouvellement a été transmise à {service}.",
+        "notice.not_possible": "Ce n'est plus possible : l'accord a changé entre-temps. Rien "
+        "n'a été modifié.",
+        "ended.by_you": "Vous avez arrêté ce partage.",
+        "ended.account_deleted": "Ce partage a pris fin avec la suppression de votre compte.",
+        "ended.by_holder": "L'organisme qui détient vos données a arrêté ce partage.",
+        "ended.blacklisted": "L'organisme qui détient vos données a bloqué ce service "
+        "(service_blacklisted) ; le partage a pris fin.",
+        "ended.by_operator": "L'opérateur d'Aiguillage a arrêté ce partage.",
+        "ended.security": "Aiguillage a arrêté ce partage par sécurité : un accès du service "
+        "a été utilisé deux fois, signe qu'il a pu être copié.",
+        "ended.by_service": "Le service a mis fin lui-même à ce partage.",
+        "ended.expired": "Cet accord est arrivé à sa date de fin.",
+        "ended.refused": "Vous avez refusé cette demande.",
+        "ended.timed_out": "Cette demande est restée sans réponse.",
+        "ended.failed": "La liaison avec l'organisme n'a pas abouti.",
+        "warning.title": "Bientôt la fin de cet accord",
+        "warning.expires": "Cet accord avec {service} se termine le {date}. Ensuite, le "
+        "service ne pourra plus lire vos données.",
+        "warning.renew": "Demander le renouvellement",
+        "warning.renewal_requested": "Vous avez demandé le renouvellement le {date} ; "
+        "{service} doit vous proposer un nouvel accord.",
+        "warning.overview": "L'accord avec {service} se termine le {date} : voir et agir",
+        "pause.title": "Mettre en pause",
+        "pause.explain": "Le service ne reçoit plus rien tant que le partage est en pause ; "
+        "l'accord est conservé et vous pouvez le reprendre à tout moment.",
+        "pause.button": "Mettre en pause le partage avec {service}",
+        "pause.paused_title": "Partage en pause",
+        "pause.paused_explain": "{service} ne reçoit aucune donnée pour l'instant.",
+        "pause.resume": "Reprendre le partage avec {service}",
+        "narrow.title": "Partager moins",
+        "narrow.explain": "Gardez moins de données, un historique plus court ou une fin plus "
+        "proche. Vous ne pouvez que réduire ; l'ancienne version reste dans l'historique.",
+        "narrow.resources": "Données à garder",
+        "narrow.history": "Historique lisible",
+        "narrow.until": "Dernier jour du partage (facultatif)",
+        "narrow.button": "Réduire l'accord",
+        "receipts.title": "Reçus de consentement",
+        "receipts.explain": "Un reçu signé par version de l'accord (JSON, vérifiable avec "
+        "« aiguillage receipts verify »).",
+        "receipts.revision": "Reçu de la version {n}",
+        "receipts.current": "version en vigueur",
+        "event.consent.paused": "Partage mis en pause",
+        "event.consent.resumed": "Partage repris",
+        "event.consent.renewal_requested": "Renouvellement demandé",
+        "event.resident.erased": "Compte supprimé",
+        "account.link": "Mon compte : télécharger mes données ou supprimer mon compte",
+        "account.title": "Mon compte",
+        "account.holds": "Aiguillage garde votre compte, vos {n} accords avec leurs versions "
+        "et l'historique de ce qui s'est passé. Il ne garde jamais les données transférées.",
+        "account.export.title": "Télécharger mes données",
+        "account.export.explain": "Tout ce qu'Aiguillage détient sur vous (articles 15 et 20 "
+        "du RGPD), dans des formats ouverts.",
+        "account.export.json": "Tout, en un document JSON",
+        "account.export.csv": "Mes transferts, en CSV (tableur)",
+        "account.delete.title": "Supprimer mon compte",
+        "account.delete.explain": "Vos {n} partages en cours seront d'abord arrêtés et les "
+        "services prévenus ; puis votre compte, vos accords et vos sessions seront effacés. "
+        "C'est définitif.",
+        "account.delete.ledger": "Le registre infalsifiable garde la trace des événements, "
+        "mais plus rien ne permettra de les relier à vous.",
+        "account.delete.confirm": "Je comprends que c'est définitif et je veux supprimer "
+        "mon compte",
+        "account.delete.button": "Supprimer mon compte",
+        "account.delete.unconfirmed": "Cochez la case de confirmation pour supprimer votre compte.",
+        "account.deleted.title": "Compte supprimé",
+        "account.deleted.text": "Votre compte a été supprimé. Tous vos partages sont arrêtés "
+        "et les services en ont été prévenus.",
+        "error.narrow_invalid": "Cette réduction n'est pas possible : on ne peut que garder "
+        "une partie des données, raccourcir l'historique ou avancer la date de fin.",
     },
     "en": {
         "dash.title": "My data sharing",
@@ -239,5 +316,80 @@ MESSAGES: dict[str, dict[str, str]] = {
         "bytes.b": "{n} bytes",
         "bytes.kb": "{n} kB",
         "bytes.mb": "{n} MB",
+        "state.paused": "Paused",
+        "notice.paused": "Sharing is paused: {service} receives nothing until you resume it.",
+        "notice.resumed": "Sharing has resumed: {service} can read your data again.",
+        "notice.narrowed": "Done: the consent is narrowed. A new version and its receipt are "
+        "recorded.",
+        "notice.unchanged": "Nothing was narrowed: you kept the same choices.",
+        "notice.renewal_requested": "Your renewal request has been passed on to {service}.",
+        "notice.not_possible": "This is no longer possible: the consent changed meanwhile. "
+        "Nothing was modified.",
+        "ended.by_you": "You stopped this sharing.",
+        "ended.account_deleted": "This sharing ended when your account was deleted.",
+        "ended.by_holder": "The organisation holding your data stopped this sharing.",
+        "ended.blacklisted": "The organisation holding your data blocked this service "
+        "(service_blacklisted); the sharing ended.",
+        "ended.by_operator": "Aiguillage's operator stopped this sharing.",
+        "ended.security": "Aiguillage stopped this sharing for security: one of the service's "
+        "credentials was used twice, a sign that it may have been copied.",
+        "ended.by_service": "The service ended this sharing itself.",
+        "ended.expired": "This consent reached its end date.",
+        "ended.refused": "You refused this request.",
+        "ended.timed_out": "This request was never answered.",
+        "ended.failed": "Linking with the data holder did not succeed.",
+        "warning.title": "This consent ends soon",
+        "warning.expires": "This consent with {service} ends on {date}. After that, the "
+        "service can no longer read your data.",
+        "warning.renew": "Ask for renewal",
+        "warning.renewal_requested": "You asked for renewal on {date}; {service} has to offer "
+        "you a new consent.",
+        "warning.overview": "The consent with {service} ends on {date}: see and act",
+        "pause.title": "Pause",
+        "pause.explain": "The service receives nothing while sharing is paused; the consent is "
+        "kept and you can resume it at any time.",
+        "pause.button": "Pause sharing with {service}",
+        "pause.paused_title": "Sharing paused",
+        "pause.paused_explain": "{service} receives no data for now.",
+        "pause.resume": "Resume sharing with {service}",
+        "narrow.title": "Share less",
+        "narrow.explain": "Keep less data, a shorter history or an earlier end. You can only "
+        "reduce; the old version stays in the history.",
+        "narrow.resources": "Data to keep",
+        "narrow.history": "History it may read",
+        "narrow.until": "Last day of sharing (optional)",
+        "narrow.button": "Narrow the consent",
+        "receipts.title": "Consent receipts",
+        "receipts.explain": "One signed receipt per version of the consent (JSON, checked "
+        'with "aiguillage receipts verify").',
+        "receipts.revision": "Receipt of version {n}",
+        "receipts.current": "current version",
+        "event.consent.paused": "Sharing paused",
+        "event.consent.resumed": "Sharing resumed",
+        "event.consent.renewal_requested": "Renewal requested",
+        "event.resident.erased": "Account deleted",
+        "account.link": "My account: download my data or delete my account",
+        "account.title": "My account",
+        "account.holds": "Aiguillage keeps your account, your {n} consents with their versions "
+        "and the history of what happened. It never keeps the data transferred.",
+        "account.export.title": "Download my data",
+        "account.export.explain": "Everything Aiguillage holds about you (GDPR articles 15 and "
+        "20), in open formats.",
+        "account.export.json": "Everything, as one JSON document",
+        "account.export.csv": "My transfers, as CSV (spreadsheet)",
+        "account.delete.title": "Delete my account",
+        "account.delete.explain": "Your {n} ongoing sharings will be stopped first and the "
+        "services told; then your account, consents and sessions will be erased. This is "
+        "final.",
+        "account.delete.ledger": "The tamper-evident ledger keeps the events, but nothing will "
+        "link them to you any more.",
+        "account.delete.confirm": "I understand this is final and I want to delete my account",
+        "account.delete.button": "Delete my account",
+        "account.delete.unconfirmed": "Tick the confirmation box to delete your account.",
+        "account.deleted.title": "Account deleted",
+        "account.deleted.text": "Your account has been deleted. All your sharing has stopped "
+        "and the services have been told.",
+        "error.narrow_invalid": "This narrowing is not possible: you can only keep part of the "
+        "data, shorten the history or bring the end date closer.",
     },
 }

@@ -2,8 +2,10 @@
 
 * ``GET /``: a summary, then the resident's consents grouped by holder.
 * ``GET /consents/{id}``: asked vs granted, the transfers, the consent's history, revoke.
-* ``POST /consents/{id}/revoke``: CSRF-checked; effective at once (tokens die with it).
-* ``GET /consents/{id}/receipt.json``: the signed consent receipt (``broker/receipts.py``).
+* ``GET /consents/{id}/receipt.json``: the signed receipt of the current revision, and
+  ``GET /consents/{id}/receipts/{revision}.json`` that of any revision (``broker/receipts.py``).
+* The actions (revoke, pause, resume, narrow, renewal) are in ``actions.py``; the account
+  (export, erasure) in ``account.py``.
 
 Someone else's consent and an unknown id get the same 404: existence is not revealed.
 """
@@ -16,26 +18,30 @@ from collections.abc import Iterable
 import structlog
 from aiohttp import web
 
-from broker.dashboard import views
+from broker.dashboard import account, actions, control_views, views
 from broker.dashboard.views import Registrations
-from broker.holders import adapter_for, open_consent_credential
 from broker.http.problems import Problem
 from broker.keys import CLOCK, ENGINE, SETTINGS, SIGNER
 from broker.receipts import build_receipt, sign_receipt
-from broker.storage.registry import HolderRecord
 from broker.storage.residents import Resident
 from broker.storage.uow import SqlUnitOfWork
-from broker.web.csrf import check_csrf
 from broker.web.i18n import locale_of, translator
 from broker.web.render import PageError, render
 from broker.web.session import require_resident
-from consent.errors import ConsentError
-from consent.model import Actor, Consent, ConsentState
-from consent.usecases import revoke
+from consent.model import Consent, ConsentState
 
 log = structlog.get_logger(__name__)
 
-NOTICES = ("revoked", "already_ended")
+NOTICES = (
+    "revoked",
+    "already_ended",
+    "paused",
+    "resumed",
+    "narrowed",
+    "unchanged",
+    "renewal_requested",
+    "not_possible",
+)
 
 
 def _uow(request: web.Request) -> SqlUnitOfWork:
@@ -70,9 +76,17 @@ async def overview(request: web.Request) -> web.StreamResponse:
         consents = await uow.consents.list_for_subject(resident.id)
         regs = await _registrations(uow, consents)
         stats = await uow.ledger.transfer_stats(c.id for c in consents)
+        now = uow.now
+    days = request.app[SETTINGS].expiry_warning_days
+    warnings = [
+        {"id": c.id, "service": regs.service_name(c.service), "until": warning.until}
+        for c in consents
+        if (warning := control_views.expiry_warning(c, now, days, locale)) is not None
+    ]
     return render(
         request,
         "dashboard/overview.html",
+        warnings=warnings,
         summary=views.overview_summary(consents, t),
         groups=views.grouped_by_holder(consents, regs, stats, t, locale),
     )
@@ -89,7 +103,11 @@ async def detail(request: web.Request) -> web.StreamResponse:
         regs = await _registrations(uow, [consent])
         entries = await uow.ledger.for_consent(consent.id)  # newest first
         stats = await uow.ledger.transfer_stats([consent.id])
+        older = await uow.consents.revisions(consent.id)
+        now = uow.now
     service = regs.services.get(consent.service)
+    manifest = regs.holders.get(consent.holder)
+    warning_days = request.app[SETTINGS].expiry_warning_days
     notice = request.query.get("notice")
     return render(
         request,
@@ -98,59 +116,16 @@ async def detail(request: web.Request) -> web.StreamResponse:
         scope=views.scope_lines(consent, regs, t, locale),
         transfers=views.transfer_lines(consent, entries, regs, t, locale),
         events=views.event_lines(consent, list(reversed(entries)), regs, t, locale),
-        can_revoke=consent.state is ConsentState.ACTIVE,
+        can_revoke=consent.state.is_live or consent.state is ConsentState.AWAITING_HOLDER,
+        paused=consent.state is ConsentState.PAUSED,
+        can_pause=consent.state is ConsentState.ACTIVE,
+        ended_key=control_views.end_reason_key(consent),
+        warning=control_views.expiry_warning(consent, now, warning_days, locale),
+        narrowing=control_views.narrow_form(consent, manifest, t, locale, now),
+        revisions=control_views.revision_lines(consent, older, manifest, locale),
         privacy_url=str(service.privacy_policy_url) if service is not None else None,
         notice=notice if notice in NOTICES else None,
     )
-
-
-async def revoke_consent(request: web.Request) -> web.StreamResponse:
-    """Stop a flow at once: the consent ends, its tokens die, the ledger records it."""
-    await check_csrf(request)
-    resident = await require_resident(request)
-    holder: HolderRecord | None = None
-    sealed: str | None = None
-    async with _uow(request) as uow:
-        consent = await _owned(uow, request, resident)
-        if consent is None:
-            raise PageError(404, "error.not_found")
-        notice = "already_ended"
-        if consent.state is ConsentState.ACTIVE:
-            sealed = await uow.consents.holder_credential(consent.id)
-            holder = await uow.holders.get(consent.holder)
-            try:
-                await revoke(
-                    uow,
-                    consent_id=consent.id,
-                    actor=Actor(kind="resident", id=resident.id),
-                    reason="revoked_by_resident",
-                    now=uow.now,
-                )
-                notice = "revoked"
-            except ConsentError:  # ended meanwhile by someone else: nothing left to stop
-                holder = None
-    log.info("consent.revoke", grant_id=consent.id, outcome=notice)
-    if holder is not None and sealed is not None:
-        await _revoke_at_holder(request.app, holder, consent.id, sealed)
-    # later: send the service its signed revocation notice (notification_endpoint).
-    raise web.HTTPSeeOther(f"/consents/{consent.id}?notice={notice}")
-
-
-async def _revoke_at_holder(
-    app: web.Application, holder: HolderRecord, consent_id: str, sealed: str
-) -> None:
-    """Best effort: the consent is already over here whatever the holder answers."""
-    try:
-        credential = open_consent_credential(app, consent_id, sealed)
-        done = await adapter_for(app, holder).revoke(credential=credential)
-        log.info("holder.revoke", grant_id=consent_id, holder=holder.manifest.id, done=done)
-    except Exception as error:  # the holder's trouble must not undo the resident's act
-        log.warning(
-            "holder.revoke_failed",
-            grant_id=consent_id,
-            holder=holder.manifest.id,
-            error=type(error).__name__,
-        )
 
 
 async def receipt(request: web.Request) -> web.StreamResponse:
@@ -159,6 +134,7 @@ async def receipt(request: web.Request) -> web.StreamResponse:
         consent = await _owned(uow, request, resident)
         if consent is None:
             raise Problem(404, "not_found", "no such consent")
+        consent = await _revision(uow, consent, request.match_info.get("revision"))
         regs = await _registrations(uow, [consent])
         now = uow.now
     service = regs.services.get(consent.service)
@@ -172,18 +148,34 @@ async def receipt(request: web.Request) -> web.StreamResponse:
         text=json.dumps(signed, ensure_ascii=False, indent=2),
         content_type="application/json",
         headers={
-            "Content-Disposition": f'attachment; filename="{_filename(consent.id)}"',
+            "Content-Disposition": (
+                f'attachment; filename="{_filename(consent.id, consent.revision)}"'
+            ),
         },
     )
 
 
-def _filename(consent_id: str) -> str:
+async def _revision(uow: SqlUnitOfWork, consent: Consent, asked: str | None) -> Consent:
+    """The consent as it stood in the asked revision (the current one when none is asked)."""
+    if asked is None or asked == str(consent.revision):
+        return consent
+    if not asked.isdigit() or len(asked) > 6:
+        raise Problem(404, "not_found", "no such revision")
+    for older in await uow.consents.revisions(consent.id):
+        if older.revision == int(asked):
+            return older
+    raise Problem(404, "not_found", "no such revision")
+
+
+def _filename(consent_id: str, revision: int) -> str:
     safe = "".join(c for c in consent_id if c.isascii() and (c.isalnum() or c in "-_"))
-    return f"consent-receipt-{safe[:64]}.json"
+    return f"consent-receipt-{safe[:64]}-r{revision}.json"
 
 
 def setup(app: web.Application) -> None:
     app.router.add_get("/", overview)
     app.router.add_get("/consents/{consent_id}", detail)
-    app.router.add_post("/consents/{consent_id}/revoke", revoke_consent)
     app.router.add_get("/consents/{consent_id}/receipt.json", receipt)
+    app.router.add_get("/consents/{consent_id}/receipts/{revision}.json", receipt)
+    actions.setup(app)
+    account.setup(app)

@@ -29,6 +29,7 @@ _MONTHS = {
 
 STATE_CLASS: dict[ConsentState, str] = {
     ConsentState.ACTIVE: "active",
+    ConsentState.PAUSED: "pending",
     ConsentState.REQUESTED: "pending",
     ConsentState.AWAITING_HOLDER: "pending",
 }

@@ -7,6 +7,7 @@ refusal that concerns a known grant is written to the ledger before it is raised
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import NoReturn
@@ -18,7 +19,8 @@ from broker.data.request import DateRange, invalid_token, parse_range
 from broker.holders import open_consent_credential
 from broker.http.problems import Problem
 from broker.keys import CLOCK, ENGINE
-from broker.quota import take_request
+from broker.quota import ContractLimitReached, take_request
+from broker.storage.holder_side import SqlHolderSide
 from broker.storage.registry import HolderRecord
 from broker.storage.tokens import TokenRecord
 from broker.storage.uow import SqlUnitOfWork
@@ -43,10 +45,18 @@ class Ticket:
 def denied(denial: TransferDenied, grant_id: str) -> Problem:
     """The wire form of a policy refusal (docs/wire.md, "Data plane")."""
     headers = {}
+    extra: dict[str, str] = {}
     if isinstance(denial, QuotaExceeded):
-        headers["Retry-After"] = str(max(1, int(denial.retry_after)))
+        headers["Retry-After"] = str(max(1, math.ceil(denial.retry_after)))
+    if isinstance(denial, ContractLimitReached):
+        extra["limit"] = denial.limit
     return Problem(
-        denial.status_hint, denial.reason, denial.detail, headers=headers, grant_id=grant_id
+        denial.status_hint,
+        denial.reason,
+        denial.detail,
+        headers=headers,
+        grant_id=grant_id,
+        **extra,
     )
 
 
@@ -113,11 +123,17 @@ async def _check_policy(
             start=dates.start,
             end=dates.end,
             now=now,
-            blocked_services=holder.manifest.contract.blocked_services,
+            blocked_services=await _blocked(uow, holder),
         )
     except TransferDenied as denial:  # authorize_transfer has put it in the ledger
         raise denied(denial, consent.id) from None
     return dates
+
+
+async def _blocked(uow: SqlUnitOfWork, holder: HolderRecord) -> list[str]:
+    """The manifest's blocked services and the holder's own blacklist, together."""
+    listed = await SqlHolderSide(uow.conn).blacklisted(holder.manifest.id)
+    return [*holder.manifest.contract.blocked_services, *(e.service for e in listed)]
 
 
 async def _take_quota(

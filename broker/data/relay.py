@@ -20,7 +20,7 @@ from aiohttp import web
 from broker.data.admission import Ticket
 from broker.data.failures import Failure, refused, unavailable
 from broker.data.records import TokenCounter
-from broker.holders import adapter_for
+from broker.holders import adapter_for, credential_sink
 from broker.keys import CLOCK, ENGINE
 from broker.quota import add_bytes
 from broker.storage.uow import SqlUnitOfWork
@@ -63,6 +63,7 @@ async def relay(request: web.Request, ticket: Ticket) -> web.StreamResponse:
             resource=ticket.spec.name,
             start=ticket.start or today,
             end=ticket.end or today,
+            renewed=credential_sink(request.app, ticket.consent.id),
         ) as stream:
             response = await _prepare(request, stream, ticket.consent.id)
             async for chunk in stream:

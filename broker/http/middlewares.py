@@ -6,7 +6,9 @@
 2. ``security_headers``: strict headers on every response, pages and JSON alike.
 3. ``errors``: the one place where exceptions become responses, in the format of the
    surface: RFC 6749 JSON under ``/oauth``, RFC 9457 problem JSON for the JSON APIs,
-   a readable page elsewhere. Bad input never becomes a 500.
+   a readable page elsewhere. Bad input never becomes a 500. A problem response carries
+   its reason code under ``PROBLEM_REASON`` for the metrics middleware
+   (``broker.ops.metrics.observe``, between the first two) to count denials by reason.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from broker.http.problems import Problem, problem_response, status_title
 from broker.keys import SETTINGS
 from broker.oauth.errors import InvalidRequest, OAuthError, ServerError
+from broker.ops.metrics import PROBLEM_REASON
 from broker.web.csrf import CsrfFailure
 from broker.web.render import PageError, error_page
 from consent.errors import ConsentError, TransferDenied
@@ -109,7 +112,7 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     except OAuthError as exc:
         return exc.response()
     except Problem as exc:
-        return problem_response(issuer, exc)
+        return _problem(issuer, exc)
     except PageError as exc:
         return error_page(request, exc.status, exc.message_key)
     except CsrfFailure:
@@ -118,7 +121,7 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
             return error_page(request, 403, "error.csrf")
         return problem_response(issuer, Problem(403, "csrf_failed", "CSRF check failed"))
     except TransferDenied as exc:
-        return problem_response(issuer, Problem(exc.status_hint, exc.reason, exc.detail))
+        return _problem(issuer, Problem(exc.status_hint, exc.reason, exc.detail))
     except ConsentError as exc:
         return _client_error(request, kind, issuer, 400, exc.reason, exc.detail)
     except HttpProcessingError:
@@ -138,6 +141,12 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         if kind == "oauth":
             return ServerError("the server could not handle this request").response()
         return _client_error(request, kind, issuer, 500, "internal", "internal error")
+
+
+def _problem(issuer: str, problem: Problem) -> web.Response:
+    response = problem_response(issuer, problem)
+    response[PROBLEM_REASON] = problem.reason
+    return response
 
 
 def _reason(status: int) -> str:
@@ -173,5 +182,5 @@ def _client_error(
             response.text = json.dumps({"error": "server_error", "error_description": detail})
         return response
     if kind == "problem":
-        return problem_response(issuer, Problem(status, reason, detail, title=status_title(status)))
+        return _problem(issuer, Problem(status, reason, detail, title=status_title(status)))
     return error_page(request, status, _PAGE_MESSAGE.get(status, "error.bad_request"))

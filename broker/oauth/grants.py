@@ -17,7 +17,7 @@ from broker.oauth.errors import GrantNotFound
 from broker.oauth.issue import granted_details
 from broker.oauth.token import NO_STORE
 from broker.storage.uow import SqlUnitOfWork
-from consent.model import Actor, Consent, ConsentState
+from consent.model import Actor, Consent
 from consent.registry import ServiceRegistration
 from consent.usecases import revoke
 
@@ -50,8 +50,8 @@ async def end_grant(request: web.Request) -> web.Response:
     service = await authenticate(request, MultiDict())
     async with SqlUnitOfWork(request.app[ENGINE], request.app[CLOCK]) as uow:
         consent = await _own_grant(uow, service, request.match_info["grant_id"])
-        if consent.state is ConsentState.ACTIVE:
-            # later: revoke the holder credential at the holder and send the signed notice.
+        if consent.state.is_live:
+            # The one path: tokens, ledger, and (in the outbox) notice and holder revocation.
             await revoke(
                 uow,
                 consent_id=consent.id,

@@ -17,7 +17,7 @@ import structlog
 from aiohttp import web
 
 from broker.crypto import hash_token, new_token
-from broker.holders import adapter_for, holder_callback_path, seal_consent_credential
+from broker.holders import adapter_for, holder_callback_path, store_link
 from broker.keys import CLOCK, ENGINE, SETTINGS
 from broker.oauth.decision import STATUS_AWAITING_HOLDER
 from broker.oauth.redirects import client_redirect, page_param, redirect_to_client
@@ -122,8 +122,7 @@ async def _link(request: web.Request, pending: _Pending, link: HolderLink) -> st
             pending.authorization.id, source=STATUS_AWAITING_HOLDER, target=STATUS_LINKED
         ):
             raise PageError(400, "oauth.error.holder_state", "already answered")
-        sealed = seal_consent_credential(request.app, pending.consent_id, link.credential)
-        await uow.consents.set_holder_credential(pending.consent_id, sealed)
+        await store_link(request.app, uow, pending.consent_id, pending.holder.manifest.id, link)
         await store.codes.add(
             CodeRecord(
                 code_hash=hash_token(code),

@@ -14,14 +14,15 @@ from broker.crypto import hash_token, new_token
 from broker.storage.oauth_par import aware
 from broker.storage.tokens import TokenRecord
 from broker.storage.uow import SqlUnitOfWork
-from consent.model import Consent, ConsentState
+from consent.model import Consent
 
 
 def grant_usable(consent: Consent | None, now: datetime) -> bool:
-    """ACTIVE and not past its end: the only state in which a token may be honoured."""
+    """Live (ACTIVE, or PAUSED: a pause keeps the tokens, the data plane refuses transfers)
+    and not past its end: the only states in which a token may be honoured."""
     return (
         consent is not None
-        and consent.state is ConsentState.ACTIVE
+        and consent.state.is_live
         and (consent.expires_at is None or now < consent.expires_at)
     )
 

@@ -23,7 +23,7 @@ from broker.oauth.forms import required
 from broker.oauth.issue import grant_usable, issue_tokens, token_usable
 from broker.storage.tokens import TokenRecord
 from broker.storage.uow import SqlUnitOfWork
-from consent.model import Actor, ConsentState
+from consent.model import Actor
 from consent.registry import ServiceRegistration
 from consent.usecases import revoke
 
@@ -40,6 +40,7 @@ async def refresh_grant(
         record = await uow.tokens.find(hash_token(presented))
         if record is None or record.kind != "refresh" or record.client_id != service.client_id:
             raise InvalidGrant("unknown refresh token")
+        await uow.tokens.lock_grant(record.grant_id)  # concurrent refreshes queue up here
         if record.rotated_at is not None:
             await _reuse_detected(uow, record)
         if not token_usable(record, uow.now):
@@ -59,8 +60,8 @@ async def refresh_grant(
 
 async def _reuse_detected(uow: SqlUnitOfWork, record: TokenRecord) -> None:
     consent = await uow.consents.get(record.grant_id)
-    if consent is not None and consent.state is ConsentState.ACTIVE:
-        # later: revoke the holder credential at the holder and send the signed notice.
+    if consent is not None and consent.state.is_live:
+        # The one path: tokens, ledger, and (in the outbox) notice and holder revocation.
         await revoke(
             uow,
             consent_id=consent.id,

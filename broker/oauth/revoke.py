@@ -15,7 +15,7 @@ from broker.keys import CLOCK, ENGINE
 from broker.oauth.client_auth import authenticate
 from broker.oauth.forms import param, read_form, required
 from broker.storage.uow import SqlUnitOfWork
-from consent.model import Actor, ConsentState
+from consent.model import Actor
 from consent.usecases import revoke
 
 log = structlog.get_logger(__name__)
@@ -34,9 +34,9 @@ async def revocation(request: web.Request) -> web.Response:
         if (
             record.kind == "refresh"
             and consent is not None
-            and (consent.state is ConsentState.ACTIVE)
+            and consent.state.is_live
         ):
-            # later: revoke the holder credential at the holder and send the signed notice.
+            # The one path: tokens, ledger, and (in the outbox) notice and holder revocation.
             await revoke(
                 uow,
                 consent_id=consent.id,

@@ -73,7 +73,10 @@ class SqlConsentRepository:
     async def list_due_to_expire(self, now: datetime, limit: int) -> list[Consent]:
         query = (
             select(consents.c.data)
-            .where(consents.c.state == ConsentState.ACTIVE.value, consents.c.expires_at <= now)
+            .where(
+                consents.c.state.in_([ConsentState.ACTIVE.value, ConsentState.PAUSED.value]),
+                consents.c.expires_at <= now,
+            )
             .limit(limit)
         )
         if self._conn.dialect.name == "postgresql":

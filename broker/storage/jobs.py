@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from broker.storage.tables import jobs
@@ -20,6 +21,22 @@ class Job:
     kind: str
     payload: dict[str, Any]
     attempts: int
+
+
+@dataclass(frozen=True)
+class JobState:
+    """A job's whole row, for operators and tests looking at one job."""
+
+    id: str
+    kind: str
+    payload: dict[str, Any]
+    run_after: datetime
+    attempts: int
+    claimed_until: datetime | None
+    last_error: str | None
+    done_at: datetime | None
+    failed_at: datetime | None
+    created_at: datetime
 
 
 class SqlJobs:
@@ -41,6 +58,30 @@ class SqlJobs:
             )
         )
         return job_id
+
+    async def enqueue_once(
+        self, job_id: str, kind: str, payload: dict[str, Any], now: datetime
+    ) -> bool:
+        """Enqueue under a chosen id unless a job with that id exists; say if it was added.
+
+        Periodic work names each round (``purge:<period>``), so every instance may offer
+        the round and the primary key lets exactly one offer in, whatever the timing.
+        """
+        dialect = postgresql if self._conn.dialect.name == "postgresql" else sqlite
+        statement = (
+            dialect.insert(jobs)
+            .values(
+                id=job_id,
+                kind=kind,
+                payload=payload,
+                run_after=now,
+                attempts=0,
+                created_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=[jobs.c.id])
+        )
+        result = await self._conn.execute(statement)
+        return result.rowcount == 1
 
     async def claim(self, now: datetime, lease: timedelta, limit: int = 20) -> list[Job]:
         """Take up to ``limit`` due jobs for ``lease``; the caller commits at once.
@@ -74,8 +115,7 @@ class SqlJobs:
             .returning(jobs.c.id, jobs.c.kind, jobs.c.payload, jobs.c.attempts)
         )
         return [
-            Job(id=r.id, kind=r.kind, payload=dict(r.payload), attempts=r.attempts)
-            for r in rows
+            Job(id=r.id, kind=r.kind, payload=dict(r.payload), attempts=r.attempts) for r in rows
         ]
 
     async def finish(self, job_id: str, now: datetime) -> None:
@@ -96,6 +136,10 @@ class SqlJobs:
             .where(jobs.c.id == job_id)
             .values(failed_at=now, claimed_until=None, last_error=error[:300])
         )
+
+    async def get(self, job_id: str) -> JobState | None:
+        row = (await self._conn.execute(select(jobs).where(jobs.c.id == job_id))).first()
+        return None if row is None else JobState(**row._asdict())
 
     async def pending(self, kind: str | None = None) -> list[Job]:
         query = select(jobs.c.id, jobs.c.kind, jobs.c.payload, jobs.c.attempts).where(

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from broker.crypto import hash_token
 from broker.storage.tables import login_attempts, residents, web_sessions
 
+RESIDENT_ID_PREFIX = "res_"  # reserved: no client_id may start with it
 _hasher = PasswordHasher()
 # Verifying against this when the login is unknown keeps the timing of both paths alike.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
@@ -36,7 +37,10 @@ class SqlResidents:
         self, *, login: str, password: str, display_name: str, now: datetime, locale: str = "fr"
     ) -> Resident:
         resident = Resident(
-            id=f"res_{secrets.token_hex(8)}", login=login, display_name=display_name, locale=locale
+            id=f"{RESIDENT_ID_PREFIX}{secrets.token_hex(8)}",
+            login=login,
+            display_name=display_name,
+            locale=locale,
         )
         await self._conn.execute(
             insert(residents).values(

@@ -257,3 +257,74 @@ jobs = Table(
     Column("created_at", TS, nullable=False),
     Index("ix_jobs_due", "done_at", "failed_at", "run_after"),
 )
+
+# --- #3 Data holders: blacklists, holder staff and their console, holder-side revocation --
+
+# A holder shuts a service out "for legitimate security reasons"; kept apart from the
+# manifest's ``blocked_services`` so that the holder's own console can change it.
+holder_blacklist = Table(
+    "holder_blacklist",
+    metadata,
+    Column("holder", String(64), primary_key=True),
+    Column("service", String(64), primary_key=True),
+    Column("reason", String(300), nullable=False),
+    Column("actor", String(160), nullable=False),
+    Column("created_at", TS, nullable=False),
+)
+
+# The secret a holder signs its revocation notices with (HS256), sealed like any secret.
+holder_webhooks = Table(
+    "holder_webhooks",
+    metadata,
+    Column("holder", String(64), primary_key=True),
+    Column("secret_enc", Text, nullable=False),
+)
+
+# Each notice's ``jti`` is kept until the notice expires, so a replay is refused.
+webhook_replays = Table(
+    "webhook_replays",
+    metadata,
+    Column("holder", String(64), primary_key=True),
+    Column("jti", String(128), primary_key=True),
+    Column("expires_at", TS, nullable=False),
+)
+
+holder_staff = Table(
+    "holder_staff",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("holder", String(64), nullable=False, index=True),
+    Column("login", String(254), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("created_at", TS, nullable=False),
+)
+
+holder_staff_sessions = Table(
+    "holder_staff_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column(
+        "staff_id", String(64), ForeignKey("holder_staff.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("created_at", TS, nullable=False),
+    Column("expires_at", TS, nullable=False),
+)
+
+# A keyed hash (HMAC-SHA256) of the holder-side subject, so that a holder's revocation
+# naming a meter or an account finds its consents while the consent record keeps only
+# "…1234". Added to ``consents`` by migration 0004.
+consents.append_column(Column("holder_subject_key", String(64), nullable=True))
+Index("ix_consents_holder_subject_key", consents.c.holder, consents.c.holder_subject_key)
+
+# --- #4 Resident control: the keys behind the ledger's resident pseudonyms ----------------
+
+# The ledger names a resident by HMAC(key, resident id), never by the id itself. Deleting a
+# resident's key (GDPR erasure) leaves their entries in the chain, still verifying, but
+# no longer linkable to them (``broker/gdpr/pseudonyms.py``).
+resident_keys = Table(
+    "resident_keys",
+    metadata,
+    Column("resident_id", String(64), primary_key=True),
+    Column("key", String(64), nullable=False),
+    Column("created_at", TS, nullable=False),
+)

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from broker.storage.tables import tokens
+from broker.storage.tables import consents, tokens
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,18 @@ class SqlTokens:
             await self._conn.execute(select(tokens).where(tokens.c.token_hash == token_hash))
         ).first()
         return None if row is None else TokenRecord(**row._asdict())
+
+    async def lock_grant(self, grant_id: str) -> None:
+        """Take the grant's consent row lock (PostgreSQL; SQLite has one writer anyway).
+
+        Whatever changes a grant's tokens takes this lock first: a revocation does, by
+        updating the consent before its tokens. A refresh that touched its token first and
+        then, finding it reused, revoked the grant would lock in the other order and
+        deadlock with a concurrent refresh doing just that (seen with two instances).
+        """
+        await self._conn.execute(
+            select(consents.c.id).where(consents.c.id == grant_id).with_for_update()
+        )
 
     async def mark_rotated(self, token_hash: str, now: datetime) -> bool:
         """Retire a refresh token; False if another request retired it first (a race)."""

@@ -14,9 +14,10 @@ from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
+from broker.gdpr.pseudonyms import PseudonymousLedger
+from broker.notices.outbox import SqlOutbox
 from broker.storage.consents import SqlConsentRepository
 from broker.storage.jobs import SqlJobs
-from broker.storage.ledger import SqlLedger
 from broker.storage.registry import SqlHolders, SqlServices
 from broker.storage.residents import SqlResidents
 from broker.storage.tokens import SqlTokens
@@ -28,12 +29,13 @@ def utcnow() -> datetime:
 
 class SqlUnitOfWork:
     consents: SqlConsentRepository
-    ledger: SqlLedger
+    ledger: PseudonymousLedger
     tokens: SqlTokens
     residents: SqlResidents
     services: SqlServices
     holders: SqlHolders
     jobs: SqlJobs
+    outbox: SqlOutbox
     conn: AsyncConnection
 
     def __init__(self, engine: AsyncEngine, clock: Callable[[], datetime] = utcnow) -> None:
@@ -51,12 +53,13 @@ class SqlUnitOfWork:
         self._tx = await self.conn.begin()
         now = self._clock()
         self.consents = SqlConsentRepository(self.conn, now)
-        self.ledger = SqlLedger(self.conn)
+        self.ledger = PseudonymousLedger(self.conn)
         self.tokens = SqlTokens(self.conn)
         self.residents = SqlResidents(self.conn)
         self.services = SqlServices(self.conn)
         self.holders = SqlHolders(self.conn)
         self.jobs = SqlJobs(self.conn)
+        self.outbox = SqlOutbox(self.conn, self.jobs)
         return self
 
     async def __aexit__(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from aiohttp import web
 
 from clients.carbon_coach.bilan import bilan
 from clients.carbon_coach.config import CoachConfig
+from clients.carbon_coach.notifications import SEEN_KEY, notifications
 from clients.carbon_coach.pages import (
     CLIENT_KEY,
     CONFIG_KEY,
@@ -36,6 +38,7 @@ def create_coach_app(config: CoachConfig) -> web.Application:
     app[CONFIG_KEY] = config
     app[SESSIONS_KEY] = sessions
     app[TEMPLATES_KEY] = new_templates()
+    app[SEEN_KEY] = OrderedDict()
     app.cleanup_ctx.append(_broker_client)
     app.on_response_prepare.append(security_headers(config))
     app.router.add_get("/", index)
@@ -44,6 +47,7 @@ def create_coach_app(config: CoachConfig) -> web.Application:
     app.router.add_get("/bilan", bilan)
     app.router.add_post("/deconnecter", disconnect)
     app.router.add_get("/api/status", status)
+    app.router.add_post("/notifications", notifications)
     app.router.add_static("/static/", STATIC_DIR)
     return app
 

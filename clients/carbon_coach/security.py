@@ -13,6 +13,7 @@ from clients.carbon_coach.sessions import COOKIE_NAME, CoachSession, SessionStor
 __all__ = ["SESSION_KEY", "current_session", "security_headers", "session_middleware"]
 
 SESSION_KEY = web.RequestKey("coach.session", CoachSession)
+MACHINE_PATHS = frozenset({"/notifications"})
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 OnPrepare = Callable[[web.Request, web.StreamResponse], Awaitable[None]]
 
@@ -40,6 +41,9 @@ def security_headers(config: CoachConfig) -> OnPrepare:
 def session_middleware(store: SessionStore, secure: bool) -> Middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path in MACHINE_PATHS:
+            # The broker's pushes carry no cookie: a session per push would evict residents'.
+            return await handler(request)
         session = store.get(request.cookies.get(COOKIE_NAME))
         fresh = session is None
         if session is None:

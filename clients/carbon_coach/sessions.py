@@ -59,6 +59,14 @@ class SessionStore:
         self._sessions.move_to_end(session_id)
         return self._sessions[session_id]
 
+    def drop_grant(self, grant_id: str, reason: str) -> int:
+        """Forget the tokens of a grant the broker says has ended; return how many sessions
+        held them."""
+        holding = [s for s in self._sessions.values() if s.grant_id == grant_id]
+        for session in holding:
+            session.drop_tokens(reason)
+        return len(holding)
+
     def create(self) -> CoachSession:
         session = CoachSession(id=secrets.token_urlsafe(32), csrf_token=secrets.token_urlsafe(32))
         self._sessions[session.id] = session

@@ -10,6 +10,8 @@ It speaks HTTP only (docs/wire.md) and depends on nothing of the broker::
     async with tokens.fetch("enedis", "daily_consumption", start, end) as stream:
         async for chunk in stream.iter_chunks():
             ...
+    # at the notification endpoint (RFC 8935), with the raw body of the POST:
+    notice = await client.verify_notice(body)  # then drop the grant's tokens if it ended
 """
 
 from clients.sdk.auth import ClientAuth, ClientSecretBasic, PrivateKeyJWT
@@ -20,6 +22,7 @@ from clients.sdk.errors import (
     AuthorizationDenied,
     DataAccessDenied,
     InvalidGrant,
+    InvalidNotice,
     InvalidToken,
     IssuerMismatch,
     OAuthError,
@@ -35,6 +38,7 @@ from clients.sdk.models import (
     Problem,
     TokenSet,
 )
+from clients.sdk.notices import Notice
 from clients.sdk.tokens import OnRotate, TokenManager
 
 __all__ = [
@@ -49,8 +53,10 @@ __all__ = [
     "DataWindow",
     "Grant",
     "InvalidGrant",
+    "InvalidNotice",
     "InvalidToken",
     "IssuerMismatch",
+    "Notice",
     "OAuthError",
     "OnRotate",
     "PendingAuthorization",

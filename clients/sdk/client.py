@@ -22,6 +22,7 @@ from clients.sdk.callback import check_callback
 from clients.sdk.data import DataStream
 from clients.sdk.errors import IssuerMismatch, ProtocolViolation, TransportError
 from clients.sdk.models import AuthorizationDetail, Grant, PendingAuthorization, TokenSet
+from clients.sdk.notices import Notice, notice_kid, parse_notice
 from clients.sdk.pkce import new_pkce_pair, new_state
 from clients.sdk.responses import decode_json_object, oauth_failure, problem_failure
 
@@ -64,6 +65,7 @@ class AiguillageClient:
         self._clock = clock or (lambda: datetime.now(UTC))
         self._metadata: dict[str, Any] | None = None
         self._discovery_lock = asyncio.Lock()
+        self._jwks: dict[str, Any] | None = None
 
     # -- discovery ---------------------------------------------------------------------
 
@@ -191,6 +193,27 @@ class AiguillageClient:
         headers = self._auth.for_bodiless_request(self.client_id, self.issuer)
         return await self._send(method, url, headers=headers)
 
+    # -- notices (RFC 8417 tokens pushed per RFC 8935) ------------------------------------
+
+    async def verify_notice(self, token: str) -> Notice:
+        """Check a notice pushed to our notification endpoint; raise InvalidNotice if it
+        fails. The broker's JWKS is cached, and fetched again once for an unknown key id
+        (the broker rotated its key)."""
+        kid = notice_kid(token)
+        if self._jwks is None or (kid is not None and not _has_kid(self._jwks, kid)):
+            self._jwks = await self._fetch_jwks()
+        return parse_notice(
+            token, self._jwks, issuer=self.issuer, client_id=self.client_id, now=self._clock()
+        )
+
+    async def _fetch_jwks(self) -> dict[str, Any]:
+        metadata = await self.discover()
+        url = metadata.get("jwks_uri") or self.issuer.rstrip("/") + "/jwks.json"
+        status, body = await self._send("GET", str(url))
+        if status != 200:
+            raise TransportError("the broker's JWKS is unavailable", status)
+        return decode_json_object(body, status)
+
     # -- data plane ---------------------------------------------------------------------
 
     @asynccontextmanager
@@ -259,3 +282,8 @@ class AiguillageClient:
         except (aiohttp.ClientError, TimeoutError) as exc:
             where = urlsplit(url).path
             raise TransportError(f"{method} {where} failed: {type(exc).__name__}") from exc
+
+
+def _has_kid(jwks: dict[str, Any], kid: str) -> bool:
+    keys = jwks.get("keys")
+    return isinstance(keys, list) and any(isinstance(k, dict) and k.get("kid") == kid for k in keys)

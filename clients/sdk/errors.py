@@ -10,7 +10,8 @@
      ├── InvalidToken(problem)                        401 invalid_token: refresh, then retry once
      ├── ProtocolViolation                            the other side broke the contract
      │    ├── StateMismatch                           callback state is not ours (CSRF)
-     │    └── IssuerMismatch                          wrong issuer (RFC 9207 / RFC 8414 mix-up)
+     │    ├── IssuerMismatch                          wrong issuer (RFC 9207 / RFC 8414 mix-up)
+     │    └── InvalidNotice                           a pushed notice that does not verify
      └── TransportError(status)                       network failure or a non-contract response
 
 Messages never carry tokens, codes or data payloads: they end up in logs.
@@ -25,6 +26,7 @@ __all__ = [
     "AuthorizationDenied",
     "DataAccessDenied",
     "InvalidGrant",
+    "InvalidNotice",
     "InvalidToken",
     "IssuerMismatch",
     "OAuthError",
@@ -88,6 +90,11 @@ class StateMismatch(ProtocolViolation):
 
 class IssuerMismatch(ProtocolViolation):
     """The issuer is not the configured one: possibly a mix-up attack (RFC 9207, RFC 8414 §3.3)."""
+
+
+class InvalidNotice(ProtocolViolation):
+    """A pushed notice (Security Event Token) failed a check: signature, issuer, audience,
+    age or shape. Answer the sender 400 and do not act on it."""
 
 
 class TransportError(AiguillageError):

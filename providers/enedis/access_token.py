@@ -9,6 +9,7 @@ fetches that find it stale cause a single token call between them.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 import aiohttp
 
 from providers.base import HolderUnavailable
-from providers.enedis.holder_errors import raise_for_error_status, read_json_object
+from providers.holder_http import raise_for_error_status, read_json_object
 
 # Refresh this long before the announced expiry, so a token never dies in flight.
 _EXPIRY_MARGIN_S = 60.0
@@ -93,11 +94,13 @@ def _seconds(raw: object) -> float | None:
     # RFC 6749 §5.1 makes expires_in a number; Enedis's Swagger types it as a string.
     if isinstance(raw, bool):
         return None
+    value: float | None = None
     if isinstance(raw, int | float):
-        return float(raw)
-    if isinstance(raw, str):
+        value = float(raw)
+    elif isinstance(raw, str):
         try:
-            return float(raw)
+            value = float(raw)
         except ValueError:
             return None
-    return None
+    # "nan", "inf" or 1e400 from a holder would cache its token forever (#7, fuzzing).
+    return value if value is not None and math.isfinite(value) else None

@@ -7,27 +7,45 @@ token that goes with each call is our client-credentials token, shared by all co
 
 Every URL and secret comes from the holder manifest, so pointing at the real Enedis instead
 of the simulator is configuration only.
+
+A range longer than Enedis serves per call (7 days of load curve, 365 of daily data) is
+split into calls and stitched into one document (``stitch.py``). A 429 is waited out when
+Enedis asks for a short pause (``providers.backoff``), else passed up with its Retry-After.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import date
+from typing import Any
 
 import aiohttp
 import structlog
 from yarl import URL
 
-from providers.base import HolderError, HolderLink, HolderStream, HolderUnavailable
+from providers.backoff import with_backoff
+from providers.base import (
+    CredentialSink,
+    HolderError,
+    HolderLink,
+    HolderStream,
+    HolderUnavailable,
+)
 from providers.enedis.access_token import ClientCredentialsToken
-from providers.enedis.holder_errors import raise_for_error_status
-from providers.enedis.resources import takes_date_range
+from providers.enedis.resources import max_days_per_call, takes_date_range
+from providers.enedis.stitch import stitched
+from providers.holder_http import raise_for_error_status
+from providers.ranges import split_range
 
 _PRM = re.compile(r"^[0-9]{14}$")
 _DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=None, connect=10.0, sock_read=30.0)
+# One piece of a stitched answer is read whole: 7 days of half-hours is ~40 kB, a year of
+# days ~25 kB. Anything far larger is not an Enedis metering answer.
+_MAX_PIECE = 4 * 1024 * 1024
 
 log = structlog.get_logger(__name__)
 
@@ -47,11 +65,17 @@ class EnedisDataConnectAdapter:
         client_secret: str,
         resources: Mapping[str, str],
         session: aiohttp.ClientSession,
+        max_days: Mapping[str, int] | None = None,
         timeout: aiohttp.ClientTimeout = _DEFAULT_TIMEOUT,
         chunk_size: int = 64 * 1024,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._base_url = base_url.rstrip("/")
+        # Per-call limits: the manifest's, else Enedis's published ones for the path.
+        self._max_days = {
+            name: (max_days or {}).get(name) or max_days_per_call(path)
+            for name, path in resources.items()
+        }
         self._authorize_url = URL(authorize_url)
         self._client_id = client_id
         self._resources = dict(resources)
@@ -109,9 +133,15 @@ class EnedisDataConnectAdapter:
         resource: str,
         start: date,
         end: date,
+        renewed: CredentialSink | None = None,
     ) -> AsyncIterator[HolderStream]:
+        # Enedis credentials never change (the PRM), so ``renewed`` is never called.
         url, params = self._request_for(credential, resource, start, end)
-        response = await self._get_authorised(url, params, resource)
+        if "start" in params and (end - start).days > self._max_days[resource]:
+            async with self._stitched(url, params, resource, start, end) as stream:
+                yield stream
+            return
+        response = await with_backoff(lambda: self._get_authorised(url, params, resource))
         try:
             if not 200 <= response.status < 300 or response.content_type != "application/json":
                 raise HolderUnavailable(
@@ -128,6 +158,52 @@ class EnedisDataConnectAdapter:
                 response.release()  # body fully read: the connection goes back to the pool
             else:
                 response.close()  # the reader stopped early: drop the half-read connection
+
+    @asynccontextmanager
+    async def _stitched(
+        self, url: str, params: Mapping[str, str], resource: str, start: date, end: date
+    ) -> AsyncIterator[HolderStream]:
+        pieces = split_range(start, end, self._max_days[resource])
+
+        async def piece(first: date, stop: date, *, later: bool = True) -> dict[str, Any]:
+            asked = {**params, "start": first.isoformat(), "end": stop.isoformat()}
+            try:
+                return await with_backoff(lambda: self._read_piece(url, asked, resource))
+            except HolderError as error:
+                # A later week without measures is a gap in the series, not a failure.
+                if later and error.status == 404:
+                    return {"meter_reading": {"interval_reading": []}}
+                raise
+
+        # The first piece is read before anything is sent: its refusal is a clean error.
+        first = await piece(*pieces[0], later=False)
+        yield HolderStream(
+            status=200,
+            content_type="application/json",
+            chunks=stitched(first, pieces[1:], piece, start=start, end=end),
+        )
+
+    async def _read_piece(
+        self, url: str, params: Mapping[str, str], resource: str
+    ) -> dict[str, Any]:
+        response = await self._get_authorised(url, params, resource)
+        try:
+            if response.content_type != "application/json":
+                raise HolderUnavailable(f"holder answered {response.content_type} for {resource}")
+            raw = await response.content.read(_MAX_PIECE + 1)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise HolderUnavailable(f"holder stream broke: {type(exc).__name__}") from exc
+        finally:
+            response.close()
+        if len(raw) > _MAX_PIECE:
+            raise HolderUnavailable("holder answered an oversized piece")
+        try:
+            document = json.loads(raw)
+        except ValueError:
+            raise HolderUnavailable("holder answered a piece that is not JSON") from None
+        if not isinstance(document, dict):
+            raise HolderUnavailable("holder answered a piece that is not an object")
+        return document
 
     async def revoke(self, *, credential: Mapping[str, str]) -> bool:
         # Data Connect offers third parties no per-consent revocation: the customer withdraws

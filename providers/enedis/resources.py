@@ -29,3 +29,11 @@ _METERING_PREFIX = "/metering_data"
 def takes_date_range(path: str) -> bool:
     """Metering paths take ``start``/``end``; customer paths refuse nothing but ignore them."""
     return path.startswith(_METERING_PREFIX)
+
+
+_LOAD_CURVE_SUFFIX = "_load_curve"
+
+
+def max_days_per_call(path: str) -> int:
+    """Enedis's published limits: 7 days per load-curve call, 365 for daily data."""
+    return 7 if path.endswith(_LOAD_CURVE_SUFFIX) else 365

@@ -42,6 +42,7 @@ COACH_SECRET = "coach-test-secret-0123456789abcdef"
 HOLDER_CLIENT_ID = "aiguillage-test"
 HOLDER_CLIENT_SECRET = "holder-test-secret"
 DEMO_PRM = "12345678901234"
+OPERATOR_TOKEN = "operator-test-token-0123456789abcdef"  # a test credential, not a secret
 
 
 def free_port() -> int:
@@ -57,8 +58,9 @@ class Stack:
     coach_redirect_uri: str
     settings: Settings
     engine: AsyncEngine  # the test's own connection, for looking at what the broker stored
-    broker_app: web.Application
-    simulator_app: web.Application
+    # None when the broker runs as separate processes (``tests/support/processes.py``).
+    broker_app: web.Application | None
+    simulator_app: web.Application | None
     runners: list[web.AppRunner] = field(default_factory=list)
     coach_url: str = ""
     coach_id: str = COACH_ID
@@ -68,7 +70,7 @@ class Stack:
     prm: str = DEMO_PRM
 
 
-async def _serve(app: web.Application, port: int) -> web.AppRunner:
+async def serve(app: web.Application, port: int) -> web.AppRunner:
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
@@ -88,8 +90,23 @@ def _holder_payload(simulator_url: str) -> dict[str, Any]:
 def _service_payload(redirect_uri: str) -> dict[str, Any]:
     payload = json.loads((EXAMPLES / "service-carbon-coach.json").read_text())
     payload["registration"]["redirect_uris"] = [redirect_uri]
+    # Notices go to the coach's port, where the coach (or a test's receiver) listens.
+    payload["registration"]["notification_endpoint"] = redirect_uri.replace(
+        "/callback", "/notifications"
+    )
     payload["client_secret"] = COACH_SECRET
     return dict(payload)
+
+
+async def seed_broker(
+    engine: AsyncEngine, box: SecretBox, simulator_url: str, coach_redirect: str
+) -> None:
+    """The operator's setup: the simulated Enedis, the approved coach, the test resident."""
+    await register_holder(engine, box, _holder_payload(simulator_url))
+    await register_service(engine, _service_payload(coach_redirect), approve=True)
+    await add_resident(
+        engine, login=RESIDENT_LOGIN, password=RESIDENT_PASSWORD, display_name="Camille Martin"
+    )
 
 
 @asynccontextmanager
@@ -116,14 +133,12 @@ async def running_stack(
         signing_key_path=tmp_path / "signing-key.json",
         cookie_secure=False,
         log_json=True,
+        operator_token=OPERATOR_TOKEN,
     )
     await upgrade_async(database_url)
     engine = make_engine(database_url)
-    box = SecretBox(settings.encryption_key_bytes())
-    await register_holder(engine, box, _holder_payload(simulator_url))
-    await register_service(engine, _service_payload(coach_redirect), approve=True)
-    await add_resident(
-        engine, login=RESIDENT_LOGIN, password=RESIDENT_PASSWORD, display_name="Camille Martin"
+    await seed_broker(
+        engine, SecretBox(settings.encryption_key_bytes()), simulator_url, coach_redirect
     )
     sim_config = SimulatorConfig(
         clients={
@@ -146,8 +161,8 @@ async def running_stack(
         simulator_app=simulator_app,
     )
     try:
-        stack.runners.append(await _serve(simulator_app, simulator_port))
-        stack.runners.append(await _serve(broker_app, broker_port))
+        stack.runners.append(await serve(simulator_app, simulator_port))
+        stack.runners.append(await serve(broker_app, broker_port))
         if with_coach:
             stack.coach_url = f"http://127.0.0.1:{coach_port}"
             coach = create_coach_app(
@@ -160,7 +175,7 @@ async def running_stack(
                     public_url=stack.coach_url,
                 )
             )
-            stack.runners.append(await _serve(coach, coach_port))
+            stack.runners.append(await serve(coach, coach_port))
         yield stack
     finally:
         for runner in reversed(stack.runners):

@@ -64,8 +64,11 @@ def violations(
     if check_enums and "enum" in schema and not _in_enum(instance, schema["enum"]):
         problems.append(f"{where}: {instance!r} not in {schema['enum']!r}")
     if isinstance(instance, dict):
-        problems += [f"{where}: missing {name!r}" for name in schema.get("required", [])
-                     if name not in instance]
+        problems += [
+            f"{where}: missing {name!r}"
+            for name in schema.get("required", [])
+            if name not in instance
+        ]
         for name, sub in schema.get("properties", {}).items():
             if name in instance:
                 problems += violations(

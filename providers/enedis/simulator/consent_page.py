@@ -67,9 +67,7 @@ def _redirect(pending: PendingAuthorization, **params: str) -> NoReturn:
     raise web.HTTPFound(str(URL(pending.redirect_uri).extend_query(params)), headers=_HEADERS)
 
 
-def _authorization_request(
-    query: Mapping[str, str], state: SimulatorState
-) -> PendingAuthorization:
+def _authorization_request(query: Mapping[str, str], state: SimulatorState) -> PendingAuthorization:
     for name in ("client_id", "response_type", "duration"):
         if not query.get(name):
             raise InvalidRequest(f"missing_parameter: {name} is required")
@@ -121,7 +119,7 @@ def _french_duration(duration: ConsentDuration) -> str:
 def _render(pending: PendingAuthorization, csrf: str, customers: tuple[DemoCustomer, ...]) -> str:
     choices = "\n".join(
         f'<label><input type="radio" name="usage_point_id" value="{escape(c.usage_point_id)}"'
-        f'{" checked" if i == 0 else ""} required> {escape(c.name)} — '
+        f"{' checked' if i == 0 else ''} required> {escape(c.name)} — "
         f"{escape(c.address.street)}, {escape(c.address.postal_code)} {escape(c.address.city)}"
         f" <small>(PRM {escape(c.usage_point_id)})</small></label>"
         for i, c in enumerate(customers)

@@ -90,6 +90,7 @@ _MAX_POWER = {
     "aggregate": "maximum",
 }
 
+
 def _per_day(path: str, reading_type: dict[str, str], readings: Readings) -> MeteringApi:
     # Neither the Swagger nor the error catalogue names a code for a daily range over
     # 365 days, so it is reported as the generic invalid_request.
@@ -188,4 +189,3 @@ def _body(api: MeteringApi, customer: DemoCustomer, start: date, end: date) -> d
             "interval_reading": readings,
         }
     }
-

@@ -81,18 +81,14 @@ async def _form(request: web.Request) -> dict[str, str]:
     return {key: value for key, value in fields.items() if isinstance(value, str)}
 
 
-def _authenticate_client(
-    request: web.Request, form: dict[str, str], state: SimulatorState
-) -> str:
+def _authenticate_client(request: web.Request, form: dict[str, str], state: SimulatorState) -> str:
     header = request.headers.get("Authorization")
     if header is not None:
         client_id, secret = _basic_credentials(header)
     else:
         client_id, secret = form.get("client_id", ""), form.get("client_secret", "")
     client = state.config.clients.get(client_id)
-    if client is None or not hmac.compare_digest(
-        client.secret.encode(), secret.encode()
-    ):
+    if client is None or not hmac.compare_digest(client.secret.encode(), secret.encode()):
         raise _client_failed()
     return client_id
 

@@ -99,3 +99,11 @@ def test_the_signature_covers_the_canonical_receipt(tmp_path: Path) -> None:
     signed = sign_receipt(receipt, signer, ISSUER)
     assert signed["jwks_uri"] == f"{ISSUER}/jwks.json"
     assert signer.verify(signed["signature"]) == receipt
+
+
+def test_every_state_has_a_dpv_status_including_paused() -> None:
+    from broker.receipts import _DPV_STATUS
+    from consent.model import ConsentState
+
+    assert set(_DPV_STATUS) == set(ConsentState)
+    assert _DPV_STATUS[ConsentState.PAUSED] == "dpv:ConsentGiven"

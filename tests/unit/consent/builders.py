@@ -140,5 +140,7 @@ def in_state(state: ConsentState) -> Consent:
     elif state is ConsentState.EXPIRED:
         assert consent.expires_at is not None
         consent.expire(consent.expires_at)
+    elif state is ConsentState.PAUSED:
+        consent.pause(NOW)
     assert consent.state is state
     return consent

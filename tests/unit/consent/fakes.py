@@ -15,8 +15,9 @@ from types import TracebackType
 from typing import Any
 
 from consent.ledger import LedgerEntry, LedgerEvent, chain
-from consent.model import Consent, ConsentState
-from consent.ports import ConsentRepository, GrantTokens, LedgerWriter
+from consent.model import Consent
+from consent.notices import ServiceNotice
+from consent.ports import ConsentRepository, GrantTokens, LedgerWriter, Outbox
 
 
 def _copy(consent: Consent) -> Consent:
@@ -32,6 +33,9 @@ class Store:
     ledger: list[LedgerEntry] = field(default_factory=list)
     live_tokens: dict[str, int] = field(default_factory=dict)  # grant_id -> live tokens
     token_revocations: list[tuple[str, datetime]] = field(default_factory=list)
+    notices: list[ServiceNotice] = field(default_factory=list)  # the outbox, committed
+    holder_revocations: list[str] = field(default_factory=list)  # grant ids, committed
+    erased: list[str] = field(default_factory=list)  # subjects forgotten
     commits: int = 0
 
     def issue_tokens(self, grant_id: str, count: int = 1) -> None:
@@ -54,6 +58,9 @@ class Store:
             "ledger": [e.model_dump() for e in self.ledger],
             "live_tokens": dict(self.live_tokens),
             "token_revocations": list(self.token_revocations),
+            "notices": [n.model_dump() for n in self.notices],
+            "holder_revocations": list(self.holder_revocations),
+            "erased": list(self.erased),
         }
 
 
@@ -95,7 +102,7 @@ class FakeConsentRepository:
         due = [
             c
             for c in self._view()
-            if c.state is ConsentState.ACTIVE and c.expires_at is not None and c.expires_at <= now
+            if c.state.is_live and c.expires_at is not None and c.expires_at <= now
         ]
         due.sort(key=lambda c: (c.expires_at, c.id))
         return due[:limit]
@@ -148,17 +155,52 @@ class FakeGrantTokens:
         self._pending = []
 
 
+class FakeOutbox:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._notices: list[ServiceNotice] = []
+        self._holder: list[str] = []
+
+    async def notify_service(self, notice: ServiceNotice) -> None:
+        self._notices.append(notice)
+
+    async def revoke_at_holder(self, consent: Consent, now: datetime) -> None:
+        self._holder.append(consent.id)
+
+    def _commit(self) -> None:
+        self._store.notices.extend(self._notices)
+        self._store.holder_revocations.extend(self._holder)
+        self._rollback()
+
+    def _rollback(self) -> None:
+        self._notices, self._holder = [], []
+
+
+class FakeEraser:
+    """``SubjectEraser``: forgets the subject's consents in the same (staged) transaction."""
+
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self._uow = uow
+
+    async def forget(self, subject: str) -> None:
+        self._uow.pending_erasures.append(subject)
+
+
 class FakeUnitOfWork:
     consents: ConsentRepository
     ledger: LedgerWriter
     tokens: GrantTokens
+    outbox: Outbox
 
     def __init__(self, store: Store | None = None) -> None:
         self.store = store if store is not None else Store()
         self._repository = FakeConsentRepository(self.store)
         self._ledger = FakeLedger(self.store)
         self._tokens = FakeGrantTokens(self.store)
+        self._outbox = FakeOutbox(self.store)
         self.consents, self.ledger, self.tokens = self._repository, self._ledger, self._tokens
+        self.outbox = self._outbox
+        self.pending_erasures: list[str] = []
         self.committed = 0
         self.rolled_back = 0
 
@@ -177,6 +219,12 @@ class FakeUnitOfWork:
         self._repository._commit()
         self._ledger._commit()
         self._tokens._commit()
+        self._outbox._commit()
+        for subject in self.pending_erasures:
+            self.store.erased.append(subject)
+            for consent_id in [c.id for c in self.store.consents.values() if c.subject == subject]:
+                del self.store.consents[consent_id]
+        self.pending_erasures = []
         self.committed += 1
         self.store.commits += 1
 
@@ -185,4 +233,6 @@ class FakeUnitOfWork:
         self._repository._rollback()
         self._ledger._rollback()
         self._tokens._rollback()
+        self._outbox._rollback()
+        self.pending_erasures = []
         self.rolled_back += 1

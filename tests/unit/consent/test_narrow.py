@@ -83,9 +83,7 @@ def test_a_refused_narrowing_leaves_no_partial_change() -> None:
     _refused_unchanged(active(), resources=[DAILY], expires_at=NOW - timedelta(days=1))
 
 
-@pytest.mark.parametrize(
-    "state", [s for s in ConsentState if s is not ConsentState.ACTIVE], ids=str
-)
-def test_only_an_active_consent_can_be_narrowed(state: ConsentState) -> None:
+@pytest.mark.parametrize("state", [s for s in ConsentState if not s.is_live], ids=str)
+def test_only_a_live_consent_can_be_narrowed(state: ConsentState) -> None:
     with pytest.raises(IllegalTransition):
         in_state(state).narrow(LATER, resources=[DAILY])

@@ -17,8 +17,13 @@ FAR_FUTURE = NOW + timedelta(days=3650)
 
 Transition = Callable[[Consent], None]
 
-# name: (how, the one state it may start from, the state it leads to)
-TRANSITIONS: dict[str, tuple[Transition, ConsentState, ConsentState]] = {
+REVOCABLE = (S.AWAITING_HOLDER, S.ACTIVE, S.PAUSED)
+LIVE = (S.ACTIVE, S.PAUSED)
+
+# name: (how, the states it may start from, the state it leads to; None: stays the same)
+TRANSITIONS: dict[
+    str, tuple[Transition, ConsentState | tuple[ConsentState, ...], ConsentState | None]
+] = {
     "accept": (lambda c: c.accept(LATER), S.REQUESTED, S.AWAITING_HOLDER),
     "refuse": (lambda c: c.refuse(LATER), S.REQUESTED, S.REFUSED),
     "time_out": (lambda c: c.time_out(LATER), S.REQUESTED, S.TIMED_OUT),
@@ -26,27 +31,36 @@ TRANSITIONS: dict[str, tuple[Transition, ConsentState, ConsentState]] = {
     "fail": (lambda c: c.fail(LATER, "link refused"), S.AWAITING_HOLDER, S.FAILED),
     "revoke_by_resident": (
         lambda c: c.revoke(Actor(kind="resident", id=RESIDENT), LATER, "no more"),
-        S.ACTIVE,
+        REVOCABLE,
         S.REVOKED_BY_RESIDENT,
     ),
     "revoke_by_holder": (
         lambda c: c.revoke(Actor(kind="holder", id=HOLDER), LATER, "blacklisted"),
-        S.ACTIVE,
+        REVOCABLE,
         S.REVOKED_BY_HOLDER,
     ),
     "revoke_by_operator": (
         lambda c: c.revoke(Actor(kind="operator", id="metropole"), LATER, "court order"),
-        S.ACTIVE,
+        REVOCABLE,
         S.REVOKED_BY_HOLDER,
     ),
     "terminate_by_service": (
         lambda c: c.revoke(Actor(kind="service", id=SERVICE), LATER, "account closed"),
-        S.ACTIVE,
+        REVOCABLE,
         S.TERMINATED_BY_SERVICE,
     ),
-    "expire": (lambda c: c.expire(FAR_FUTURE), S.ACTIVE, S.EXPIRED),
-    "narrow": (lambda c: c.narrow(LATER, resources=[DAILY]), S.ACTIVE, S.ACTIVE),
+    "expire": (lambda c: c.expire(FAR_FUTURE), LIVE, S.EXPIRED),
+    "narrow": (lambda c: c.narrow(LATER, resources=[DAILY]), LIVE, None),
+    "pause": (lambda c: c.pause(LATER), S.ACTIVE, S.PAUSED),
+    "resume": (lambda c: c.resume(LATER), S.PAUSED, S.ACTIVE),
+    "request_renewal": (lambda c: c.request_renewal(LATER), LIVE, None),
 }
+
+
+def _sources(name: str) -> tuple[ConsentState, ...]:
+    source = TRANSITIONS[name][1]
+    return source if isinstance(source, tuple) else (source,)
+
 
 CASES = [pytest.param(state, name, id=f"{state}-{name}") for state in S for name in TRANSITIONS]
 
@@ -55,12 +69,12 @@ CASES = [pytest.param(state, name, id=f"{state}-{name}") for state in S for name
 def test_each_transition_is_allowed_only_from_its_source_state(
     state: ConsentState, name: str
 ) -> None:
-    move, source, target = TRANSITIONS[name]
+    move, _, target = TRANSITIONS[name]
     consent = in_state(state)
     before = consent.model_dump()
-    if state is source:
+    if state in _sources(name):
         move(consent)
-        assert consent.state is target
+        assert consent.state is (state if target is None else target)
     else:
         with pytest.raises(IllegalTransition):
             move(consent)
@@ -77,7 +91,7 @@ def test_a_system_actor_cannot_revoke_a_consent_in_any_state(state: ConsentState
 
 
 def test_final_states_are_exactly_the_ones_nothing_leads_out_of() -> None:
-    sources = {source for _, source, _ in TRANSITIONS.values()}
+    sources = {source for name in TRANSITIONS for source in _sources(name)}
     assert {s for s in S if not s.is_final} == sources
 
 
@@ -148,6 +162,40 @@ def test_an_active_consent_expires_exactly_at_its_end_date() -> None:
     assert consent.ended_by == "system"
 
 
-@pytest.mark.parametrize("state", [s for s in S if s is not S.ACTIVE])
-def test_only_an_active_consent_is_ever_due_to_expire(state: ConsentState) -> None:
+@pytest.mark.parametrize("state", [s for s in S if not s.is_live])
+def test_only_a_live_consent_is_ever_due_to_expire(state: ConsentState) -> None:
     assert not in_state(state).is_due_to_expire(FAR_FUTURE)
+
+
+def test_a_paused_consent_still_expires_at_its_end_date() -> None:
+    consent = in_state(S.PAUSED)
+    assert consent.expires_at is not None
+    assert consent.is_due_to_expire(consent.expires_at)
+    consent.expire(consent.expires_at)
+    assert consent.state is S.EXPIRED
+
+
+def test_pausing_keeps_the_scope_and_resuming_clears_the_pause() -> None:
+    consent = active()
+    scope = (list(consent.resources), consent.expires_at, consent.revision)
+    consent.pause(LATER)
+    assert (consent.state, consent.paused_at) == (S.PAUSED, LATER)
+    assert (list(consent.resources), consent.expires_at, consent.revision) == scope
+    consent.resume(LATER)
+    assert (consent.state, consent.paused_at) == (S.ACTIVE, None)
+
+
+def test_a_paused_consent_past_its_end_cannot_resume() -> None:
+    consent = in_state(S.PAUSED)
+    assert consent.expires_at is not None
+    with pytest.raises(IllegalTransition):
+        consent.resume(consent.expires_at)
+    assert consent.state is S.PAUSED
+
+
+def test_the_expiry_warning_window_covers_only_the_last_days() -> None:
+    consent = active()
+    assert consent.expires_at is not None
+    assert consent.expires_within(consent.expires_at - timedelta(days=3), 14)
+    assert not consent.expires_within(consent.expires_at - timedelta(days=30), 14)
+    assert not consent.expires_within(consent.expires_at, 14)  # already due: expiry's job

@@ -46,7 +46,7 @@ async def test_registry_builds_the_enedis_adapter_and_refuses_unknown_protocols(
         assert isinstance(adapter, EnedisDataConnectAdapter)
         assert adapter.protocol == "enedis-dataconnect"
         with pytest.raises(ValueError, match="unknown holder protocol"):
-            build_adapter("grdf-adict", **kwargs)  # type: ignore[arg-type]
+            build_adapter("carrier-pigeon", **kwargs)  # type: ignore[arg-type]
 
 
 def test_authorization_url_carries_what_the_consent_page_needs(adapter: HolderAdapter) -> None:

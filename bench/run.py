@@ -1,0 +1,113 @@
+"""Run the figures, judge them against the targets, print the table, write the JSON.
+
+Each figure gets its own servers and database, so one figure's leftovers (a warm cache,
+a grown table, a fragmented heap) never flatter or spoil the next.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import machine, report
+from bench.postgres import fresh_database, sqlalchemy_url
+from bench.stack import running
+
+FIGURES = ("proxy", "oauth", "revocation", "streaming", "scale")
+
+
+async def _proxy(quick: bool) -> dict[str, Any]:
+    from bench import proxy
+
+    async with running() as stack:
+        return await proxy.measure(stack, proxy.QUICK if quick else proxy.FULL)
+
+
+async def _oauth(quick: bool) -> dict[str, Any]:
+    from bench import oauth
+
+    async with running() as stack:
+        return await oauth.measure(stack, oauth.QUICK if quick else oauth.FULL)
+
+
+async def _revocation(quick: bool) -> dict[str, Any]:
+    from bench import revocation
+
+    async with (
+        fresh_database() as name,
+        running(database_url=sqlalchemy_url(name), brokers=2) as stack,
+    ):
+        return await revocation.measure(stack, trials=3 if quick else 10)
+
+
+async def _streaming(quick: bool) -> dict[str, Any]:
+    from bench import streaming
+
+    plan = streaming.QUICK if quick else streaming.FULL
+    async with running(big_mb=plan.size_mb) as stack:
+        return await streaming.measure(stack, plan)
+
+
+async def _scale(quick: bool) -> dict[str, Any]:
+    from bench import scale, seed
+
+    size = seed.QUICK if quick else seed.FULL
+    async with fresh_database() as name, running(database_url=sqlalchemy_url(name)) as stack:
+        return await scale.measure(stack, name, size, samples=100 if quick else 400)
+
+
+RUNNERS: dict[str, Callable[[bool], Awaitable[dict[str, Any]]]] = {
+    "proxy": _proxy,
+    "oauth": _oauth,
+    "revocation": _revocation,
+    "streaming": _streaming,
+    "scale": _scale,
+}
+
+
+async def run(figures: list[str], quick: bool) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "mode": "quick" if quick else "full",
+        "machine": machine.describe(),
+        "load_average_at_start": machine.load_average(),
+        "figures": {},
+        "seconds": {},
+    }
+    if quick:
+        document["note"] = (
+            "--quick: smaller runs (scale: 10,000 consents and 100,000 ledger entries; "
+            "streaming: 100 MB), so the figures are indicative only"
+        )
+    for name in figures:
+        started = time.perf_counter()
+        print(f"bench: {name}…", flush=True)
+        try:
+            document["figures"][name] = await RUNNERS[name](quick)
+        except Exception as error:  # a figure that fails is reported, the others still run
+            document["figures"][name] = None
+            document.setdefault("errors", {})[name] = f"{type(error).__name__}: {error}"
+            print(f"bench: {name} failed: {error}", flush=True)
+        document["seconds"][name] = round(time.perf_counter() - started, 1)
+    document["load_average_at_end"] = machine.load_average()
+    document["targets"] = report.judge(document["figures"])
+    return document
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="a run under a minute")
+    parser.add_argument("--only", nargs="+", choices=FIGURES, help="run only these figures")
+    parser.add_argument("--output", help="where to write the JSON (default bench/results.json)")
+    args = parser.parse_args(argv)
+    document = asyncio.run(run(list(args.only or FIGURES), args.quick))
+    print(report.table(document))
+    output = report.RESULTS if args.output is None else Path(args.output)
+    report.write(document, output)
+    print(f"results: {output}")
+    return 1 if document.get("errors") else 0

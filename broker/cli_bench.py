@@ -1,0 +1,33 @@
+"""``aiguillage bench [--quick] [--only FIGURE ...]``: the benchmark of issue #6.
+
+The ``bench`` package is imported only when this command runs: the broker never needs it
+to serve, and a deployment without it still has every other command.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from broker.settings import Settings
+
+FIGURES = ("proxy", "oauth", "revocation", "streaming", "scale")
+
+
+def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
+    from bench.run import main as run_bench
+
+    argv = ["--quick"] if args.quick else []
+    if args.only:
+        argv += ["--only", *args.only]
+    if args.output:
+        argv += ["--output", args.output]
+    return run_bench(argv)
+
+
+def register(sub: Any) -> None:
+    bench = sub.add_parser("bench", help="measure the broker against going direct")
+    bench.add_argument("--quick", action="store_true", help="a run under a minute")
+    bench.add_argument("--only", nargs="+", choices=FIGURES)
+    bench.add_argument("--output")
+    bench.set_defaults(func=cmd_bench)

@@ -1,0 +1,15 @@
+"""Operating the broker: probes (``/healthz``, ``/readyz``), Prometheus metrics
+(``/metrics``) and housekeeping jobs. ``setup(app)`` wires all of it into ``create_app``."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from broker.ops import health, housekeeping, metrics
+
+
+def setup(app: web.Application) -> None:
+    """Call after the database context is registered: the ledger watch needs the engine."""
+    metrics.setup(app)
+    health.setup(app)
+    housekeeping.setup(app)

@@ -1,0 +1,92 @@
+"""Seeing ledger entries as they are committed, without touching the code that writes them.
+
+Every grant, transfer, denial and revocation goes through one ``INSERT INTO ledger``
+(``broker.storage.ledger``), whichever surface caused it. Listening to the engine for that
+insert gives metrics one source that cannot miss a new code path. Entries are held per
+connection and handed on when its transaction commits; a rollback drops them, so a
+counter never counts what did not happen. (SQLAlchemy signals a commit as it is issued: a
+commit failing at that very moment is counted; the database going away then is rare and
+shows in the error metrics anyway.)
+
+Only metadata is read from the entry: its kind, the kind of actor, the holder and a few
+detail fields with values from a fixed vocabulary. Subjects and ids never leave here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql.dml import Insert
+
+from broker.storage.tables import ledger
+
+log = structlog.get_logger(__name__)
+
+_PENDING = "aiguillage.ledger_pending"
+
+
+@dataclass(frozen=True)
+class Observed:
+    """The metadata of one committed ledger entry."""
+
+    kind: str
+    actor_kind: str  # "resident", "service", "holder", "system", "operator"
+    holder: str
+    outcome: str  # transfers: "ok" or what went wrong; "" otherwise
+    reason: str  # denials and revocations; "" otherwise
+    bytes: int
+
+
+def _observed(statement: Insert) -> Observed:
+    values: dict[str, Any] = statement.compile().params
+    details = values.get("details") or {}
+    return Observed(
+        kind=str(values.get("kind", "")),
+        actor_kind=str(values.get("actor", "")).split(":", 1)[0],
+        holder=str(values.get("holder") or ""),
+        outcome=str(details.get("outcome") or ""),
+        reason=str(details.get("reason") or ""),
+        bytes=int(details.get("bytes") or 0),
+    )
+
+
+def watch_ledger(
+    engine: AsyncEngine, on_commit: Callable[[list[Observed]], None]
+) -> Callable[[], None]:
+    """Call ``on_commit`` with the entries of each committed transaction; return ``stop``."""
+
+    def after_execute(conn: Connection, statement: Any, *_args: Any) -> None:
+        if isinstance(statement, Insert) and statement.table is ledger:
+            try:
+                conn.info.setdefault(_PENDING, []).append(_observed(statement))
+            except Exception:  # observing must never break the write it observes
+                log.exception("ledger_watch.unreadable_entry")
+
+    def commit(conn: Connection) -> None:
+        pending = conn.info.pop(_PENDING, None)
+        if pending:
+            on_commit(pending)
+
+    def forget(conn: Connection, *_args: Any) -> None:
+        conn.info.pop(_PENDING, None)
+
+    listeners: list[tuple[str, Callable[..., None]]] = [
+        ("after_execute", after_execute),
+        ("commit", commit),
+        ("rollback", forget),
+        ("engine_connect", forget),  # a fresh checkout never inherits a stale list
+    ]
+    for name, listener in listeners:
+        event.listen(engine.sync_engine, name, listener)
+
+    def stop() -> None:
+        for name, listener in listeners:
+            event.remove(engine.sync_engine, name, listener)
+
+    return stop

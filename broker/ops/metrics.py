@@ -1,0 +1,161 @@
+"""Prometheus metrics at ``GET /metrics``, with the standard client library.
+
+Each app has its own ``CollectorRegistry`` (never the process-global one), so several
+brokers in one test process keep separate counts. What is measured, and from where:
+
+======================================  ===============================================
+``aiguillage_http_requests_total``      every request: method, route template, status
+``aiguillage_http_request_duration_…``  latency histogram per method and route template
+``aiguillage_data_denials_total``       data-plane refusals by problem reason, as sent
+``aiguillage_transfers_total``          committed transfer entries: holder, outcome
+``aiguillage_transfer_bytes_total``     bytes relayed per holder
+``aiguillage_revocations_total``        committed revocations by kind of actor
+``aiguillage_ledger_entries_total``     every committed ledger entry by kind
+``aiguillage_jobs_total``               background jobs run, by kind and outcome
+======================================  ===============================================
+
+Labels are route templates (``/oauth/grants/{grant_id}``) and codes from the broker's own
+vocabulary, never raw paths, ids or anything a client typed, so no personal data reaches
+the metrics and the number of series stays bounded. Counts are per instance; Prometheus
+sums them across instances.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client.exposition import generate_latest
+
+from broker.keys import ENGINE
+from broker.ops.ledger_watch import Observed, watch_ledger
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+# Set by the error middleware on a problem response: the reason code it carries.
+PROBLEM_REASON = web.ResponseKey("problem_reason", str)
+
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+
+
+@dataclass(frozen=True)
+class Metrics:
+    registry: CollectorRegistry
+    requests: Counter
+    latency: Histogram
+    denials: Counter
+    transfers: Counter
+    transfer_bytes: Counter
+    revocations: Counter
+    ledger_entries: Counter
+    jobs: Counter
+
+    @classmethod
+    def create(cls) -> Metrics:
+        r = CollectorRegistry(auto_describe=True)
+        return cls(
+            registry=r,
+            requests=Counter(
+                "aiguillage_http_requests",
+                "HTTP requests.",
+                ["method", "route", "status"],
+                registry=r,
+            ),
+            latency=Histogram(
+                "aiguillage_http_request_duration_seconds",
+                "Time to answer a request.",
+                ["method", "route"],
+                buckets=_LATENCY_BUCKETS,
+                registry=r,
+            ),
+            denials=Counter(
+                "aiguillage_data_denials",
+                "Data requests refused, by reason.",
+                ["reason"],
+                registry=r,
+            ),
+            transfers=Counter(
+                "aiguillage_transfers",
+                "Transfers recorded, by outcome.",
+                ["holder", "outcome"],
+                registry=r,
+            ),
+            transfer_bytes=Counter(
+                "aiguillage_transfer_bytes",
+                "Bytes relayed from holders.",
+                ["holder"],
+                registry=r,
+            ),
+            revocations=Counter(
+                "aiguillage_revocations",
+                "Consents revoked, by kind of actor.",
+                ["by"],
+                registry=r,
+            ),
+            ledger_entries=Counter(
+                "aiguillage_ledger_entries", "Ledger entries committed.", ["kind"], registry=r
+            ),
+            jobs=Counter(
+                "aiguillage_jobs", "Background jobs run.", ["kind", "outcome"], registry=r
+            ),
+        )
+
+    def record_ledger(self, entries: list[Observed]) -> None:
+        for entry in entries:
+            self.ledger_entries.labels(entry.kind).inc()
+            if entry.kind in ("transfer.served", "transfer.failed"):
+                self.transfers.labels(entry.holder, entry.outcome or "unknown").inc()
+                self.transfer_bytes.labels(entry.holder).inc(entry.bytes)
+            elif entry.kind == "consent.revoked":
+                self.revocations.labels(entry.actor_kind).inc()
+
+
+METRICS = web.AppKey("metrics", Metrics)
+
+
+def _route(request: web.Request) -> str:
+    resource = request.match_info.route.resource
+    return "unmatched" if resource is None else resource.canonical
+
+
+@web.middleware
+async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Count and time every request, after the error middleware has shaped the answer."""
+    started = time.perf_counter()
+    status, reason = 500, None
+    try:
+        response = await handler(request)
+        status, reason = response.status, response.get(PROBLEM_REASON)
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        metrics = request.app[METRICS]
+        method = request.method if request.method in _METHODS else "other"
+        route = _route(request)
+        metrics.requests.labels(method, route, str(status)).inc()
+        metrics.latency.labels(method, route).observe(time.perf_counter() - started)
+        if reason is not None and request.path.startswith("/v1/data/") and status < 500:
+            metrics.denials.labels(reason).inc()
+
+
+async def serve_metrics(request: web.Request) -> web.Response:
+    body = generate_latest(request.app[METRICS].registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def _ledger_watch(app: web.Application) -> AsyncIterator[None]:
+    stop = watch_ledger(app[ENGINE], app[METRICS].record_ledger)
+    yield
+    stop()
+
+
+def setup(app: web.Application) -> None:
+    app[METRICS] = Metrics.create()
+    app.cleanup_ctx.append(_ledger_watch)
+    app.router.add_get("/metrics", serve_metrics)

@@ -1,0 +1,102 @@
+"""Holder staff accounts (the holder console's users) and their sessions: Argon2id
+passwords, session ids stored hashed, kept apart from residents so that neither kind of
+session ever opens the other's pages."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from broker.crypto import hash_token
+from broker.storage.tables import holder_staff, holder_staff_sessions, login_attempts
+
+_hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+# Failed console logins share the residents' throttle table, under their own prefix.
+THROTTLE_PREFIX = "console:"
+
+
+@dataclass(frozen=True)
+class Staff:
+    id: str
+    holder: str
+    login: str
+
+
+class SqlHolderStaff:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, *, holder: str, login: str, password: str, now: datetime) -> Staff:
+        staff = Staff(id=f"stf_{secrets.token_hex(8)}", holder=holder, login=login)
+        await self._conn.execute(
+            insert(holder_staff).values(
+                id=staff.id,
+                holder=holder,
+                login=login,
+                password_hash=_hasher.hash(password),
+                created_at=now,
+            )
+        )
+        return staff
+
+    async def check_password(self, login: str, password: str) -> Staff | None:
+        row = (
+            await self._conn.execute(select(holder_staff).where(holder_staff.c.login == login))
+        ).first()
+        try:
+            _hasher.verify(row.password_hash if row is not None else _DUMMY_HASH, password)
+        except (VerificationError, InvalidHashError):
+            return None
+        return None if row is None else Staff(row.id, row.holder, row.login)
+
+    async def recent_failures(self, login: str, since: datetime) -> int:
+        count = await self._conn.scalar(
+            select(func.count())
+            .select_from(login_attempts)
+            .where(login_attempts.c.login == THROTTLE_PREFIX + login, login_attempts.c.at >= since)
+        )
+        return int(count or 0)
+
+    async def record_failure(self, login: str, now: datetime) -> None:
+        await self._conn.execute(
+            insert(login_attempts).values(login=THROTTLE_PREFIX + login, at=now)
+        )
+
+    async def open_session(self, staff_id: str, now: datetime, ttl: int) -> str:
+        session_id = secrets.token_urlsafe(32)
+        await self._conn.execute(
+            insert(holder_staff_sessions).values(
+                id_hash=hash_token(session_id),
+                staff_id=staff_id,
+                created_at=now,
+                expires_at=now + timedelta(seconds=ttl),
+            )
+        )
+        return session_id
+
+    async def session_staff(self, session_id: str, now: datetime) -> Staff | None:
+        row = (
+            await self._conn.execute(
+                select(holder_staff)
+                .join(holder_staff_sessions, holder_staff_sessions.c.staff_id == holder_staff.c.id)
+                .where(
+                    holder_staff_sessions.c.id_hash == hash_token(session_id),
+                    holder_staff_sessions.c.expires_at > now,
+                )
+            )
+        ).first()
+        return None if row is None else Staff(row.id, row.holder, row.login)
+
+    async def close_session(self, session_id: str) -> None:
+        await self._conn.execute(
+            delete(holder_staff_sessions).where(
+                holder_staff_sessions.c.id_hash == hash_token(session_id)
+            )
+        )

@@ -1,0 +1,1 @@
+"""Failures around the broker (holder, database, process) and what survives them."""

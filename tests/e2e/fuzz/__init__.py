@@ -1,0 +1,1 @@
+"""Generated input against the live broker: the OpenAPI document and Schemathesis."""

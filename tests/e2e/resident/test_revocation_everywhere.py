@@ -1,0 +1,133 @@
+"""One revocation path, from every side: the resident's dashboard, the service (grant
+management, refresh token revocation), the operator and the holder. Each time the next
+data request is refused, every token is dead, the ledger says who and why, and the service
+receives a signed Security Event Token at its notification endpoint, retried until
+acknowledged."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import aiohttp
+import pytest
+
+from broker.unit import unit_of_work
+from consent.model import Actor
+from consent.usecases import revoke
+from tests.e2e.data.support import Grant, fetch_data, grant, ledger_of, log_in
+from tests.e2e.resident.support import (
+    consent_state,
+    jobs_for,
+    live_tokens,
+    notice_for,
+    receiver,
+)
+from tests.support.flow import coach_auth, field_value
+from tests.support.stack import Stack
+
+Revoker = Callable[[Stack, aiohttp.ClientSession, Grant], Awaitable[None]]
+
+
+async def _by_resident(stack: Stack, http: aiohttp.ClientSession, live: Grant) -> None:
+    await log_in(stack, http)
+    url = f"{stack.broker_url}/consents/{live.grant_id}"
+    async with http.get(url) as page:
+        csrf = field_value(await page.text(), "csrf_token")
+    async with http.post(f"{url}/revoke", data={"csrf_token": csrf}) as done:
+        assert done.status == 200
+
+
+async def _by_service_delete(stack: Stack, http: aiohttp.ClientSession, live: Grant) -> None:
+    url = f"{stack.broker_url}/oauth/grants/{live.grant_id}"
+    async with http.delete(url, headers=coach_auth(stack)) as done:
+        assert done.status == 204
+
+
+async def _by_refresh_token(stack: Stack, http: aiohttp.ClientSession, live: Grant) -> None:
+    assert live.refresh_token is not None
+    async with http.post(
+        f"{stack.broker_url}/oauth/revoke",
+        data={"token": live.refresh_token, "token_type_hint": "refresh_token"},
+        headers=coach_auth(stack),
+    ) as done:
+        assert done.status == 200
+
+
+def _by_use_case(actor: Actor, reason: str) -> Revoker:
+    """The operator's and the holder's entry points call the same use case."""
+
+    async def run(stack: Stack, http: aiohttp.ClientSession, live: Grant) -> None:
+        assert stack.broker_app is not None
+        async with unit_of_work(stack.broker_app) as uow:
+            await revoke(uow, consent_id=live.grant_id, actor=actor, reason=reason, now=uow.now)
+
+    return run
+
+
+CASES = [
+    pytest.param(_by_resident, "revoked_by_resident", "resident", id="dashboard"),
+    pytest.param(_by_service_delete, "terminated_by_service", "service", id="grant-delete"),
+    pytest.param(_by_refresh_token, "terminated_by_service", "service", id="token-revoke"),
+    pytest.param(
+        _by_use_case(Actor(kind="operator", id="metropole"), "court_order"),
+        "revoked_by_holder",
+        "operator",
+        id="operator",
+    ),
+    pytest.param(
+        _by_use_case(Actor(kind="holder", id="enedis"), "service_blacklisted"),
+        "revoked_by_holder",
+        "holder",
+        id="holder",
+    ),
+]
+
+
+@pytest.mark.parametrize(("how", "state", "by"), CASES)
+async def test_every_side_revokes_through_the_one_path_with_a_signed_notice(
+    stack: Stack, http: aiohttp.ClientSession, how: Revoker, state: str, by: str
+) -> None:
+    async with receiver(stack) as inbox:
+        live = await grant(stack, http)
+        assert await fetch_data(stack, http, live) == 200
+        await how(stack, http, live)
+
+        assert await fetch_data(stack, http, live) == 403
+        assert await consent_state(stack, live.grant_id) == state
+        assert await live_tokens(stack, live.grant_id) == 0
+        [revoked] = [
+            e for e in await ledger_of(stack, live.grant_id) if e.kind == "consent.revoked"
+        ]
+        assert revoked.actor.startswith(f"{by}:") and revoked.details["state"] == state
+
+        notice = await notice_for(stack, inbox, live.grant_id, "consent-revoked")
+        assert (notice.state, notice.by) == (state, by)
+        assert notice.ends_access
+        assert inbox.content_types[0] == "application/secevent+jwt"
+        holder_jobs = [
+            j for j in await jobs_for(stack, live.grant_id) if j["kind"] == "holder.revoke"
+        ]
+        assert len(holder_jobs) == 1  # asked of the holder too (Enedis offers no such API)
+
+
+async def test_a_notice_is_retried_until_the_service_acknowledges_it(
+    stack: Stack, http: aiohttp.ClientSession
+) -> None:
+    async with receiver(stack, fail_first=1) as inbox:
+        live = await grant(stack, http)
+        await _by_service_delete(stack, http, live)
+        await notice_for(stack, inbox, live.grant_id, "consent-revoked")
+        # The first attempt got a 503; the same notice (same jti) came again after backoff.
+        await notice_for(stack, inbox, live.grant_id, "consent-revoked", within=30)
+
+        async def delivered() -> bool:
+            [job] = [
+                j for j in await jobs_for(stack, live.grant_id) if j["kind"] == "service.notify"
+            ]
+            return job["done_at"] is not None
+
+        from tests.e2e.resident.support import eventually, notices
+
+        await eventually(delivered, within=30)
+        received = await notices(stack, inbox)
+        assert len(received) == 2 and received[0].jti == received[1].jti

@@ -1,0 +1,35 @@
+"""``python -m bench --quick --only oauth`` starts its servers, runs and writes valid JSON.
+
+Only the shape of the result is checked: timing belongs in the benchmark, never in a test.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_bench_quick_oauth_writes_a_results_document(tmp_path: Path) -> None:
+    output = tmp_path / "results.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--only", "oauth", "--output", str(output)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    document = json.loads(output.read_text())
+    assert document["mode"] == "quick"
+    assert document["machine"]["nproc"] >= 1
+    oauth = document["figures"]["oauth"]
+    for figure in ("code_exchanges", "refreshes", "introspections"):
+        assert oauth[figure]["requests"] > 0
+        assert oauth[figure]["failures"] == 0
+    keys = {target["key"]: target for target in document["targets"]}
+    assert keys["introspections_per_second_per_core"]["pass"] in (True, False)
+    assert keys["dashboard_p95_ms"]["pass"] is None  # not run
