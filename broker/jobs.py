@@ -20,6 +20,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
+from broker.aio import cancelling
 from broker.keys import SETTINGS
 from broker.ops.metrics import METRICS
 from broker.storage.jobs import Job
@@ -81,6 +82,8 @@ async def _loop(app: web.Application) -> None:
         try:
             ran = await run_due_jobs(app)
         except Exception:  # a failed round must not stop the loop
+            if cancelling():  # see broker.aio: never swallow a stop request
+                raise
             log.exception("jobs.round_failed")
             ran = 0
         if not ran:

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 import structlog
 from aiohttp import web
 
+from broker.aio import cancelling
 from broker.keys import SETTINGS
 from broker.unit import unit_of_work
 from consent.usecases import expire_due
@@ -38,6 +39,8 @@ async def _expiry_loop(app: web.Application) -> None:
         try:
             await expire_once(app)
         except Exception:  # a bad round must not stop the loop; the next one retries
+            if cancelling():  # see broker.aio: never swallow a stop request
+                raise
             log.exception("expiry.failed")
         await asyncio.sleep(interval)
 

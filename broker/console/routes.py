@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import structlog
 from aiohttp import web
+from multidict import MultiDict
 
 from broker.admin.blacklist import UnknownParty, blacklist_service, lift_blacklist
 from broker.console.session import (
@@ -98,9 +99,17 @@ def _actor(staff: Staff) -> str:
     return f"holder:{staff.holder}:staff:{staff.id}"
 
 
-async def blacklist(request: web.Request) -> web.StreamResponse:
-    staff = await require_staff(request)
+async def _posting_staff(request: web.Request) -> tuple[Staff, MultiDict[str]]:
+    """A form post: CSRF first, then the session; a post never redirects to the login."""
     form = await check_csrf(request)
+    staff = await current_staff(request)
+    if staff is None:
+        raise PageError(401, "login.intro", "no console session")
+    return staff, form
+
+
+async def blacklist(request: web.Request) -> web.StreamResponse:
+    staff, form = await _posting_staff(request)
     service = (form.get("service") or "").strip()
     reason = (form.get("reason") or "").strip()
     if not service or len(service) > 64 or not 0 < len(reason) <= 300:
@@ -115,8 +124,7 @@ async def blacklist(request: web.Request) -> web.StreamResponse:
 
 
 async def lift(request: web.Request) -> web.StreamResponse:
-    staff = await require_staff(request)
-    form = await check_csrf(request)
+    staff, form = await _posting_staff(request)
     service = (form.get("service") or "").strip()[:64]
     if not await lift_blacklist(
         request.app, holder_id=staff.holder, service=service, actor=_actor(staff)

@@ -17,6 +17,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
+from broker.aio import cancelling
 from broker.jobs import register
 from broker.keys import SETTINGS
 from broker.storage.purge import purge_expired
@@ -54,6 +55,8 @@ async def _schedule(app: web.Application) -> None:
         try:
             await offer_purge(app)
         except Exception:  # the database may be away for a while; the next round retries
+            if cancelling():
+                raise
             log.exception("housekeeping.offer_failed")
         await asyncio.sleep(app[SETTINGS].purge_interval)
 

@@ -183,8 +183,11 @@ async def test_a_large_body_streams_through_and_an_early_exit_frees_the_connecti
 
 @pytest.mark.usefixtures("linked")
 async def test_a_load_curve_over_seven_days_is_adam_dc_0015(holder: Holder) -> None:
+    # A manifest claiming more than Enedis's 7 days per call: the call goes out whole and
+    # Enedis refuses it (within the limit, the adapter splits and stitches instead).
+    adapter = holder.make_adapter(max_days={"consumption_load_curve": 30})
     with pytest.raises(HolderError) as caught:
-        await _read(holder.adapter, "consumption_load_curve", end=date(2024, 6, 9))
+        await _read(adapter, "consumption_load_curve", end=date(2024, 6, 9))
     assert (caught.value.status, caught.value.code) == (400, "ADAM-DC-0015")
     assert caught.value.retry_after is None
 

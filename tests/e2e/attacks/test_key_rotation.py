@@ -5,6 +5,7 @@ verifies from ``/jwks.json`` until the operator retires it."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
@@ -25,7 +26,12 @@ from tests.e2e.faults.process import broker_process, wait_ready
 from tests.support.stack import REPO, Stack, free_port
 
 
-def _cli(stack: Stack, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+async def _cli(stack: Stack, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """The command in its own process, off the event loop that serves the broker."""
+    return await asyncio.to_thread(_run_cli, stack, *args, **env)
+
+
+def _run_cli(stack: Stack, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     settings = stack.settings
     base = {
         **os.environ,
@@ -57,7 +63,7 @@ async def test_rotating_the_encryption_key_reseals_everything(
     old = stack.settings.encryption_key.get_secret_value()
     new = base64.urlsafe_b64encode(os.urandom(32)).decode()
     before = await _sealed(stack)
-    done = _cli(
+    done = await _cli(
         stack,
         "keys",
         "rotate",
@@ -77,7 +83,7 @@ async def test_rotating_the_encryption_key_reseals_everything(
     stack.broker_app[ADAPTERS].clear()
     assert await fetch_data(stack, http, live) == 200
     # Running it again finds nothing left to do (a crash midway is finished this way).
-    again = _cli(stack, "keys", "rotate", AIGUILLAGE_ENCRYPTION_KEY=new)
+    again = await _cli(stack, "keys", "rotate", AIGUILLAGE_ENCRYPTION_KEY=new)
     assert "holders.client_secret_enc: 0 re-sealed" in again.stdout
 
 
@@ -95,7 +101,7 @@ async def _jwks_of_a_fresh_broker(stack: Stack) -> dict[str, object]:
 async def test_signing_keys_rotate_with_an_overlap(stack: Stack) -> None:
     before = Signer.load_or_create(stack.settings.signing_key_path)
     receipt = before.sign({"consent": "grant_x", "seq": 1}, "receipt+jws")
-    done = _cli(stack, "keys", "rotate-signing")
+    done = await _cli(stack, "keys", "rotate-signing")
     assert done.returncode == 0, done.stderr
     jwks = await _jwks_of_a_fresh_broker(stack)
     kids = [key["kid"] for key in jwks["keys"]]  # type: ignore[attr-defined]
@@ -105,7 +111,9 @@ async def test_signing_keys_rotate_with_an_overlap(stack: Stack) -> None:
     assert json.loads(verified.payload) == {"consent": "grant_x", "seq": 1}
     after = Signer.load_or_create(stack.settings.signing_key_path)
     assert after.kid != before.kid and after.verify(receipt)["seq"] == 1
-    assert _cli(stack, "keys", "retire-signing", "--", after.kid).returncode == 1  # not the current
-    assert _cli(stack, "keys", "retire-signing", "--", before.kid).returncode == 0
+    assert (
+        await _cli(stack, "keys", "retire-signing", "--", after.kid)
+    ).returncode == 1  # not the current
+    assert (await _cli(stack, "keys", "retire-signing", "--", before.kid)).returncode == 0
     jwks = await _jwks_of_a_fresh_broker(stack)
     assert [key["kid"] for key in jwks["keys"]] == [after.kid]  # type: ignore[attr-defined]

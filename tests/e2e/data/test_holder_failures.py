@@ -10,9 +10,11 @@ from typing import Any
 
 import aiohttp
 import pytest
+from sqlalchemy import select, update
 
 from broker.holders import ADAPTERS
-from providers.base import HolderStream, HolderUnavailable
+from broker.storage.tables import holders
+from providers.base import CredentialSink, HolderStream, HolderUnavailable
 from tests.e2e.data.support import Grant, data_url, days_ago, grant, ledger_of
 from tests.support.stack import HOLDER_CLIENT_ID, Stack
 
@@ -33,9 +35,21 @@ async def _problem(
         return response.status, await response.json(content_type=None)
 
 
-async def test_a_load_curve_over_seven_days_is_the_holders_400(
+async def test_a_holder_refusal_of_a_range_is_the_holders_400(
     stack: Stack, http: aiohttp.ClientSession
 ) -> None:
+    # A manifest that claims more days per call than Enedis serves: the broker asks for
+    # ten days of load curve in one call and Enedis refuses with its own code.
+    async with stack.engine.begin() as conn:
+        manifest = (
+            await conn.execute(select(holders.c.manifest).where(holders.c.id == "enedis"))
+        ).scalar_one()
+        for resource in manifest["resources"]:
+            if resource["name"] == "consumption_load_curve":
+                resource["max_days_per_call"] = 30
+        await conn.execute(
+            update(holders).where(holders.c.id == "enedis").values(manifest=manifest)
+        )
     live = await grant(stack, http)
     status, body = await _problem(
         http, data_url(stack, "consumption_load_curve"), live, days_ago(11), days_ago(1)
@@ -91,7 +105,13 @@ class _FakeHolder:
 
     @asynccontextmanager
     async def fetch(
-        self, *, credential: Mapping[str, str], resource: str, start: date, end: date
+        self,
+        *,
+        credential: Mapping[str, str],
+        resource: str,
+        start: date,
+        end: date,
+        renewed: CredentialSink | None = None,
     ) -> AsyncIterator[HolderStream]:
         if self._stall:
             raise HolderUnavailable("holder unreachable: TimeoutError") from TimeoutError()
