@@ -81,9 +81,9 @@ async def _loop(app: web.Application) -> None:
     while True:
         try:
             ran = await run_due_jobs(app)
-        except Exception:  # a failed round must not stop the loop
+        except Exception as exc:  # a failed round must not stop the loop
             if cancelling():  # see broker.aio: never swallow a stop request
-                raise
+                raise asyncio.CancelledError from exc
             log.exception("jobs.round_failed")
             ran = 0
         if not ran:

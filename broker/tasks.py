@@ -38,9 +38,9 @@ async def _expiry_loop(app: web.Application) -> None:
     while True:
         try:
             await expire_once(app)
-        except Exception:  # a bad round must not stop the loop; the next one retries
+        except Exception as exc:  # a bad round must not stop the loop; the next one retries
             if cancelling():  # see broker.aio: never swallow a stop request
-                raise
+                raise asyncio.CancelledError from exc
             log.exception("expiry.failed")
         await asyncio.sleep(interval)
 

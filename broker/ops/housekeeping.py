@@ -54,9 +54,9 @@ async def _schedule(app: web.Application) -> None:
     while True:
         try:
             await offer_purge(app)
-        except Exception:  # the database may be away for a while; the next round retries
+        except Exception as exc:  # the database may be away for a while; the next round retries
             if cancelling():
-                raise
+                raise asyncio.CancelledError from exc
             log.exception("housekeeping.offer_failed")
         await asyncio.sleep(app[SETTINGS].purge_interval)
 
