@@ -63,7 +63,7 @@ async def revoke_all(
 ) -> int:
     if consent_ids is None:
         async with unit_of_work(app) as uow:
-            consent_ids = await SqlHolderSide(uow.conn).active_consent_ids(holder_id, service)
+            consent_ids = await SqlHolderSide(uow.conn).live_consent_ids(holder_id, service)
     revoked = 0
     for consent_id in consent_ids:
         async with unit_of_work(app) as uow:

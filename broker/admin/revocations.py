@@ -62,7 +62,7 @@ async def holder_revocation(request: web.Request) -> web.Response:
         expires = datetime.fromtimestamp(notice.expires_at, UTC)
         if not await side.first_use(holder_id, notice.jti, expires, uow.now):
             raise Problem(409, "replayed_notice", "this notice (jti) was already received")
-        found = await side.active_by_subject(holder_id, keys)
+        found = await side.live_by_subject(holder_id, keys)
         await uow.commit()
     chosen = [cid for cid, service in found if not notice.services or service in notice.services]
     revoked = await revoke_all(

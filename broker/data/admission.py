@@ -25,7 +25,7 @@ from broker.storage.registry import HolderRecord
 from broker.storage.tokens import TokenRecord
 from broker.storage.uow import SqlUnitOfWork
 from consent.errors import InvalidRange, QuotaExceeded, TransferDenied
-from consent.model import Consent, ConsentState
+from consent.model import Consent
 from consent.registry import ResourceSpec
 from consent.usecases import authorize_transfer, record_denial, record_transfer
 
@@ -74,7 +74,9 @@ def _check_grant(token: TokenRecord, consent: Consent | None) -> Consent:
     a new token is pointless; a token revoked on its own is just ``invalid_token``."""
     if consent is None or consent.service != token.client_id:
         raise invalid_token("the access token names no grant of its client")
-    if token.revoked_at is not None and consent.state is ConsentState.ACTIVE:
+    # A live grant (active or paused) whose token was revoked: the token is what is wrong,
+    # not the grant, so the service must not be told ``consent_paused``.
+    if token.revoked_at is not None and consent.state.is_live:
         raise invalid_token("the access token is unknown, expired or revoked")
     return consent
 

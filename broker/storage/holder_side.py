@@ -22,6 +22,9 @@ from broker.storage.tables import (
 )
 from consent.model import ConsentState
 
+# A paused consent is still held: a blacklist or a holder-side withdrawal must end it too.
+_LIVE_STATES = (ConsentState.ACTIVE.value, ConsentState.PAUSED.value)
+
 
 @dataclass(frozen=True)
 class BlacklistEntry:
@@ -91,9 +94,9 @@ class SqlHolderSide:
         )
         return [BlacklistEntry(**r._asdict()) for r in rows]
 
-    async def active_consent_ids(self, holder: str, service: str | None = None) -> list[str]:
+    async def live_consent_ids(self, holder: str, service: str | None = None) -> list[str]:
         query = select(consents.c.id).where(
-            consents.c.holder == holder, consents.c.state == ConsentState.ACTIVE.value
+            consents.c.holder == holder, consents.c.state.in_(_LIVE_STATES)
         )
         if service is not None:
             query = query.where(consents.c.service == service)
@@ -106,13 +109,13 @@ class SqlHolderSide:
             update(consents).where(consents.c.id == consent_id).values(holder_subject_key=key)
         )
 
-    async def active_by_subject(self, holder: str, keys: list[str]) -> list[tuple[str, str]]:
-        """(consent id, service) of the active consents whose subject hashes to a key."""
+    async def live_by_subject(self, holder: str, keys: list[str]) -> list[tuple[str, str]]:
+        """(consent id, service) of the live consents whose subject hashes to a key."""
         rows = await self._conn.execute(
             select(consents.c.id, consents.c.service).where(
                 consents.c.holder == holder,
                 consents.c.holder_subject_key.in_(keys),
-                consents.c.state == ConsentState.ACTIVE.value,
+                consents.c.state.in_(_LIVE_STATES),
             )
         )
         return [(r.id, r.service) for r in rows]
@@ -143,10 +146,10 @@ class SqlHolderSide:
     # -- console read models ---------------------------------------------------------------
 
     async def readers(self, holder: str) -> list[dict[str, Any]]:
-        """Which services read which resources: active consents per service."""
+        """Which services read which resources: live consents per service."""
         rows = await self._conn.execute(
             select(consents.c.service, consents.c.data).where(
-                consents.c.holder == holder, consents.c.state == ConsentState.ACTIVE.value
+                consents.c.holder == holder, consents.c.state.in_(_LIVE_STATES)
             )
         )
         per_service: dict[str, dict[str, Any]] = {}

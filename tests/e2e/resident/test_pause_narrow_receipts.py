@@ -11,7 +11,7 @@ import aiohttp
 
 from tests.e2e.data.support import Grant, data_url, days_ago, fetch_data, grant, log_in
 from tests.e2e.resident.support import jwks, notice_for, receiver, run_cli
-from tests.support.flow import field_value
+from tests.support.flow import coach_auth, field_value
 from tests.support.stack import Stack
 
 
@@ -114,3 +114,19 @@ async def test_narrowing_can_only_ever_reduce(stack: Stack, http: aiohttp.Client
     assert await fetch_data(stack, http, live) == 200
     async with http.get(f"{url}/receipts/7.json") as unknown:
         assert unknown.status == 404
+
+
+async def test_an_access_token_revoked_while_paused_is_invalid_not_paused(
+    stack: Stack, http: aiohttp.ClientSession
+) -> None:
+    # The service dropped this token: it must learn that the token is dead (and ask for a
+    # new one), not that the resident paused the grant.
+    live = await grant(stack, http)
+    await log_in(stack, http)
+    await _post(stack, http, live.grant_id, "pause")
+    form = {"token": live.access_token, "token_type_hint": "access_token"}
+    async with http.post(
+        f"{stack.broker_url}/oauth/revoke", data=form, headers=coach_auth(stack)
+    ) as response:
+        assert response.status == 200
+    assert await _reason(stack, http, live, "daily_consumption") == "invalid_token"
