@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import aiohttp
 
@@ -13,6 +13,11 @@ from providers.generic.adapter import GenericOAuth2Adapter
 from providers.grdf.adapter import GrdfAdictAdapter
 
 PROTOCOLS = ("enedis-dataconnect", "generic-oauth2", "grdf-adict")
+# Holders whose consent page hands back a meter identifier (providers/client_credentials.py).
+_LINKED_BY_IDENTIFIER: dict[str, Callable[..., HolderAdapter]] = {
+    "enedis-dataconnect": EnedisDataConnectAdapter,
+    "grdf-adict": GrdfAdictAdapter,
+}
 
 
 def build_adapter(
@@ -34,19 +39,9 @@ def build_adapter(
     protocols need beyond the path: per-call limits and parameter names.
     """
     max_days = {s.name: s.max_days_per_call for s in specs}
-    if protocol == "enedis-dataconnect":
-        return EnedisDataConnectAdapter(
-            base_url=base_url,
-            authorize_url=authorize_url,
-            token_url=token_url,
-            client_id=client_id,
-            client_secret=client_secret,
-            resources=resources,
-            max_days=max_days,
-            session=session,
-        )
-    if protocol == "grdf-adict":
-        return GrdfAdictAdapter(
+    by_identifier = _LINKED_BY_IDENTIFIER.get(protocol)
+    if by_identifier is not None:
+        return by_identifier(
             base_url=base_url,
             authorize_url=authorize_url,
             token_url=token_url,

@@ -17,15 +17,13 @@ from __future__ import annotations
 
 import json
 import re
-import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import date
 from typing import Any
 
 import aiohttp
 import structlog
-from yarl import URL
 
 from providers.backoff import with_backoff
 from providers.base import (
@@ -35,14 +33,12 @@ from providers.base import (
     HolderStream,
     HolderUnavailable,
 )
-from providers.enedis.access_token import ClientCredentialsToken
+from providers.client_credentials import ClientCredentialsAdapter, refuse_link_error
 from providers.enedis.resources import max_days_per_call, takes_date_range
 from providers.enedis.stitch import stitched
-from providers.holder_http import raise_for_error_status
 from providers.ranges import split_range
 
 _PRM = re.compile(r"^[0-9]{14}$")
-_DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=None, connect=10.0, sock_read=30.0)
 # One piece of a stitched answer is read whole: 7 days of half-hours is ~40 kB, a year of
 # days ~25 kB. Anything far larger is not an Enedis metering answer.
 _MAX_PIECE = 4 * 1024 * 1024
@@ -50,46 +46,13 @@ _MAX_PIECE = 4 * 1024 * 1024
 log = structlog.get_logger(__name__)
 
 
-class EnedisDataConnectAdapter:
+class EnedisDataConnectAdapter(ClientCredentialsAdapter):
     """Implements :class:`providers.base.HolderAdapter` for protocol ``enedis-dataconnect``."""
 
     protocol: str = "enedis-dataconnect"
 
-    def __init__(
-        self,
-        *,
-        base_url: str,
-        authorize_url: str,
-        token_url: str,
-        client_id: str,
-        client_secret: str,
-        resources: Mapping[str, str],
-        session: aiohttp.ClientSession,
-        max_days: Mapping[str, int] | None = None,
-        timeout: aiohttp.ClientTimeout = _DEFAULT_TIMEOUT,
-        chunk_size: int = 64 * 1024,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._base_url = base_url.rstrip("/")
-        # Per-call limits: the manifest's, else Enedis's published ones for the path.
-        self._max_days = {
-            name: (max_days or {}).get(name) or max_days_per_call(path)
-            for name, path in resources.items()
-        }
-        self._authorize_url = URL(authorize_url)
-        self._client_id = client_id
-        self._resources = dict(resources)
-        self._session = session
-        self._timeout = timeout
-        self._chunk_size = chunk_size
-        self._token = ClientCredentialsToken(
-            session=session,
-            token_url=token_url,
-            client_id=client_id,
-            client_secret=client_secret,
-            timeout=timeout,
-            clock=clock,
-        )
+    def default_max_days(self, path: str) -> int:
+        return max_days_per_call(path)
 
     def authorization_url(self, *, state: str, redirect_uri: str, duration: str) -> str:
         # Enedis registers redirect URIs per client and ignores this one; the simulator
@@ -105,12 +68,7 @@ class EnedisDataConnectAdapter:
         )
 
     async def complete_link(self, *, query: Mapping[str, str], redirect_uri: str) -> HolderLink:
-        error = query.get("error")
-        if error is not None:
-            status = 403 if error == "access_denied" else 400
-            raise HolderError(
-                status=status, code=error, description=query.get("error_description", "")
-            )
+        refuse_link_error(query)
         usage_point_id = query.get("usage_point_id", "")
         if not _PRM.match(usage_point_id):
             raise HolderError(
@@ -227,39 +185,6 @@ class EnedisDataConnectAdapter:
             params["start"] = start.isoformat()
             params["end"] = end.isoformat()
         return self._base_url + path, params
-
-    async def _get_authorised(
-        self, url: str, params: Mapping[str, str], resource: str
-    ) -> aiohttp.ClientResponse:
-        token = await self._token.get()
-        response = await self._get(url, params, token)
-        if response.status == 401:
-            # Revoked or expired earlier than announced: one fresh token, one more try.
-            response.close()
-            token = await self._token.refresh(token)
-            response = await self._get(url, params, token)
-        try:
-            await raise_for_error_status(response)
-        except HolderError as exc:
-            response.close()
-            log.info("holder.refused", resource=resource, status=exc.status, code=exc.code)
-            raise
-        except BaseException:
-            response.close()
-            raise
-        return response
-
-    async def _get(self, url: str, params: Mapping[str, str], token: str) -> aiohttp.ClientResponse:
-        try:
-            return await self._session.get(
-                url,
-                params=params,
-                headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
-                timeout=self._timeout,
-                allow_redirects=False,
-            )
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise HolderUnavailable(f"holder unreachable: {type(exc).__name__}") from exc
 
 
 async def _chunks(response: aiohttp.ClientResponse, size: int) -> AsyncIterator[bytes]:

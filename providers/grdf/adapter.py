@@ -17,13 +17,11 @@ document for the whole range: each piece is streamed through, never held.
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import date
 
 import aiohttp
-from yarl import URL
 
 from providers.backoff import with_backoff
 from providers.base import (
@@ -33,51 +31,19 @@ from providers.base import (
     HolderStream,
     HolderUnavailable,
 )
-from providers.enedis.access_token import ClientCredentialsToken
-from providers.holder_http import raise_for_error_status
+from providers.client_credentials import ClientCredentialsAdapter, refuse_link_error
 from providers.ranges import split_range
 
 PCE = re.compile(r"^(?:GI[0-9]{6}|[0-9]{14})$")
 NDJSON = "application/x-ndjson"
-_DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=None, connect=10.0, sock_read=30.0)
 
 
-class GrdfAdictAdapter:
+class GrdfAdictAdapter(ClientCredentialsAdapter):
     """Implements :class:`providers.base.HolderAdapter` for protocol ``grdf-adict``."""
 
     protocol: str = "grdf-adict"
-
-    def __init__(
-        self,
-        *,
-        base_url: str,
-        authorize_url: str,
-        token_url: str,
-        client_id: str,
-        client_secret: str,
-        resources: Mapping[str, str],
-        session: aiohttp.ClientSession,
-        max_days: Mapping[str, int] | None = None,
-        timeout: aiohttp.ClientTimeout = _DEFAULT_TIMEOUT,
-        chunk_size: int = 64 * 1024,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._base_url = base_url.rstrip("/")
-        self._authorize_url = URL(authorize_url)
-        self._client_id = client_id
-        self._resources = dict(resources)
-        self._max_days = {name: (max_days or {}).get(name, 365) for name in resources}
-        self._session = session
-        self._timeout = timeout
-        self._chunk_size = chunk_size
-        self._token = ClientCredentialsToken(
-            session=session,
-            token_url=token_url,
-            client_id=client_id,
-            client_secret=client_secret,
-            timeout=timeout,
-            clock=clock,
-        )
+    accept = NDJSON
+    error_keys = ("code", "message")
 
     def authorization_url(self, *, state: str, redirect_uri: str, duration: str) -> str:
         return str(
@@ -92,9 +58,7 @@ class GrdfAdictAdapter:
         )
 
     async def complete_link(self, *, query: Mapping[str, str], redirect_uri: str) -> HolderLink:
-        error = query.get("error")
-        if error is not None:
-            raise HolderError(status=403 if error == "access_denied" else 400, code=error[:64])
+        refuse_link_error(query)
         pce = query.get("pce", "")
         if not PCE.match(pce):
             raise HolderError(status=400, code="invalid_request", description="no valid pce")
@@ -148,16 +112,8 @@ class GrdfAdictAdapter:
         params = {}
         if piece is not None:
             params = {"date_debut": piece[0].isoformat(), "date_fin": piece[1].isoformat()}
-        token = await self._token.get()
-        response = await self._get(url, params, token)
-        if response.status == 401:
-            response.close()
-            response = await self._get(url, params, await self._token.refresh(token))
-        try:
-            await raise_for_error_status(response, code_key="code", description_key="message")
-        except BaseException:
-            response.close()
-            raise
+        # Refusals are logged under the protocol's name: the URL carries the PCE.
+        response = await self._get_authorised(url, params, "grdf-adict")
         if response.content_type not in (NDJSON, "application/json"):
             response.close()
             raise HolderUnavailable(f"holder answered {response.content_type}")
@@ -182,15 +138,3 @@ class GrdfAdictAdapter:
                 response.close()
             if last != b"\n":
                 yield b"\n"  # each piece ends its last line, so lines never run together
-
-    async def _get(self, url: str, params: Mapping[str, str], token: str) -> aiohttp.ClientResponse:
-        try:
-            return await self._session.get(
-                url,
-                params=params,
-                headers={"Authorization": f"Bearer {token}", "Accept": NDJSON},
-                timeout=self._timeout,
-                allow_redirects=False,
-            )
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise HolderUnavailable(f"holder unreachable: {type(exc).__name__}") from exc
