@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from consent.durations import CalendarDuration
 from consent.errors import InvalidDuration
@@ -25,23 +25,26 @@ class Frequency(StrEnum):
     CONTINUOUS = "continuous"
 
 
+def _parses_as_duration(value: str) -> str:
+    try:
+        CalendarDuration.parse(value)
+    except InvalidDuration as error:
+        # pydantic reports only ValueError as a ValidationError; anything else escapes.
+        raise ValueError(error.detail) from error
+    return value
+
+
+# An ISO 8601 calendar duration kept as written ("P12M"), checked when it is read.
+DurationText = Annotated[str, AfterValidator(_parses_as_duration)]
+
+
 class DataWindow(BaseModel):
     """How far back the service may read, and whether data produced later is included."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    history: str = "P12M"
+    history: DurationText = "P12M"
     include_future: bool = True
-
-    @field_validator("history")
-    @classmethod
-    def _history_is_a_duration(cls, value: str) -> str:
-        try:
-            CalendarDuration.parse(value)
-        except InvalidDuration as error:
-            # pydantic reports only ValueError as a ValidationError; anything else escapes.
-            raise ValueError(error.detail) from error
-        return value
 
     @property
     def history_duration(self) -> CalendarDuration:
@@ -57,23 +60,13 @@ class AuthorizationDetail(BaseModel):
     purpose: Name
     data_window: DataWindow = DataWindow()
     frequency: Frequency = Frequency.ONE_OFF
-    duration: str = "P1Y"
+    duration: DurationText = "P1Y"
 
     @field_validator("resources")
     @classmethod
     def _no_duplicates(cls, value: list[str]) -> list[str]:
         if len(set(value)) != len(value):
             raise ValueError("resources must not repeat")
-        return value
-
-    @field_validator("duration")
-    @classmethod
-    def _duration_is_valid(cls, value: str) -> str:
-        try:
-            CalendarDuration.parse(value)
-        except InvalidDuration as error:
-            # pydantic reports only ValueError as a ValidationError; anything else escapes.
-            raise ValueError(error.detail) from error
         return value
 
     @property
