@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import aiohttp
 import structlog
@@ -85,14 +86,26 @@ class ClientCredentialsAdapter:
         self, url: str, params: Mapping[str, str], resource: str
     ) -> aiohttp.ClientResponse:
         """A successful answer, or the holder's refusal mapped (the response is closed)."""
+        return await self._authorised("GET", url, resource, params=params)
+
+    async def _authorised(
+        self,
+        method: str,
+        url: str,
+        resource: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Mapping[str, Any] | None = None,
+        error_keys: tuple[str, str] | None = None,
+    ) -> aiohttp.ClientResponse:
         token = await self._token.get()
-        response = await self._get(url, params, token)
+        response = await self._send(method, url, token, params, body)
         if response.status == 401:
             # Revoked or expired earlier than announced: one fresh token, one more try.
             response.close()
             token = await self._token.refresh(token)
-            response = await self._get(url, params, token)
-        code_key, description_key = self.error_keys
+            response = await self._send(method, url, token, params, body)
+        code_key, description_key = error_keys or self.error_keys
         try:
             await raise_for_error_status(
                 response, code_key=code_key, description_key=description_key
@@ -106,11 +119,20 @@ class ClientCredentialsAdapter:
             raise
         return response
 
-    async def _get(self, url: str, params: Mapping[str, str], token: str) -> aiohttp.ClientResponse:
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        token: str,
+        params: Mapping[str, str] | None,
+        body: Mapping[str, Any] | None,
+    ) -> aiohttp.ClientResponse:
         try:
-            return await self._session.get(
+            return await self._session.request(
+                method,
                 url,
                 params=params,
+                json=body,
                 headers={"Authorization": f"Bearer {token}", "Accept": self.accept},
                 timeout=self._timeout,
                 allow_redirects=False,

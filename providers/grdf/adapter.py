@@ -4,7 +4,10 @@ What follows GRDF's published API (``api.grdf.fr/adict/v2``, as its generated cl
 describe it): resources under ``/adict/v2/pce/{id_pce}/…`` (``donnees_consos_informatives``,
 ``donnees_consos_publiees``, ``donnees_techniques``, ``donnees_contractuelles``), the range
 as ``date_debut``/``date_fin``, answers in NDJSON (one JSON object per line, per gas day for
-informative data) and a client-credentials token for the data calls.
+informative data) and a client-credentials token for the data calls; the access rights
+(``droits d'accès``) listed by ``POST /adict/v2/droits_acces`` and ended by the authorised
+third party with ``PATCH /adict/v2/droit_acces/{id_droit_acces}`` (``fin_acces``): the link
+records the right's id with the PCE, and revoking a consent ends that right at GRDF.
 
 What is assumed (docs/holders.md lists it): the consent page redirects back with ``pce``
 next to ``code`` and ``state``, as Enedis does with ``usage_point_id``; errors are 4xx
@@ -16,6 +19,7 @@ document for the whole range: each piece is streamed through, never held.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -35,6 +39,13 @@ from providers.client_credentials import ClientCredentialsAdapter, refuse_link_e
 from providers.ranges import split_range
 
 PCE = re.compile(r"^(?:GI[0-9]{6}|[0-9]{14})$")
+# The access-right API (``droits d'accès``), fixed by the protocol rather than the manifest.
+_ACCESS_RIGHTS = "/adict/v2/droits_acces"
+_ACCESS_RIGHT = "/adict/v2/droit_acces"
+_RIGHT_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+_OUTCOME_KEYS = ("code_statut_traitement", "message_retour_traitement")
+# One PCE has a handful of rights over its life; a listing past this is not ADICT's.
+_MAX_RIGHTS_LISTING = 256 * 1024
 NDJSON = "application/x-ndjson"
 
 
@@ -62,7 +73,8 @@ class GrdfAdictAdapter(ClientCredentialsAdapter):
         pce = query.get("pce", "")
         if not PCE.match(pce):
             raise HolderError(status=400, code="invalid_request", description="no valid pce")
-        return HolderLink(holder_subject=pce, credential={"pce": pce})
+        right = await self._active_right(pce)
+        return HolderLink(holder_subject=pce, credential={"pce": pce, "id_droit_acces": right})
 
     @asynccontextmanager
     async def fetch(
@@ -90,9 +102,49 @@ class GrdfAdictAdapter(ClientCredentialsAdapter):
         )
 
     async def revoke(self, *, credential: Mapping[str, str]) -> bool:
-        # ADICT ends an access right through its own "droits d'accès" API, per PCE; it is
-        # not wired here (see docs/holders.md), so the broker simply stops using it.
-        return False
+        """``fin_acces``: end the broker's access right at GRDF, as the authorised party."""
+        right = credential.get("id_droit_acces", "")
+        if not _RIGHT_ID.match(right):
+            return False  # linked before access rights were recorded: nothing to name
+        response = await self._authorised(
+            "PATCH",
+            f"{self._base_url}{_ACCESS_RIGHT}/{right}",
+            "droit_acces",
+            error_keys=_OUTCOME_KEYS,
+        )
+        response.close()
+        return True
+
+    async def _active_right(self, pce: str) -> str:
+        """The id of the active access right GRDF recorded when the resident accepted."""
+        response = await self._authorised(
+            "POST",
+            self._base_url + _ACCESS_RIGHTS,
+            "droits_acces",
+            body={"id_pce": pce, "etat_droit_acces": "Active"},
+            error_keys=_OUTCOME_KEYS,
+        )
+        try:
+            text = await response.content.read(_MAX_RIGHTS_LISTING + 1)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise HolderUnavailable(f"holder stream broke: {type(exc).__name__}") from exc
+        finally:
+            response.close()
+        if len(text) > _MAX_RIGHTS_LISTING:
+            raise HolderUnavailable("holder's access-right listing is too large")
+        found: list[tuple[str, str]] = []
+        for line in text.splitlines():
+            try:
+                row = json.loads(line)
+            except ValueError:
+                raise HolderUnavailable("holder's access-right listing is not NDJSON") from None
+            if isinstance(row, dict) and _RIGHT_ID.match(str(row.get("id_droit_acces", ""))):
+                found.append((str(row.get("date_creation", "")), str(row["id_droit_acces"])))
+        if not found:
+            raise HolderError(
+                status=409, code="no_access_right", description="GRDF holds no active right"
+            )
+        return max(found)[1]  # the newest, should GRDF keep an older one active
 
     def _url_for(self, credential: Mapping[str, str], resource: str) -> str:
         path = self._resources.get(resource)

@@ -6,6 +6,12 @@
 * ``GET /adict/v2/pce/{id_pce}/donnees_consos_informatives?date_debut&date_fin``: NDJSON,
   at most 365 days per call; ``donnees_techniques`` and ``donnees_contractuelles``: JSON.
 * Errors ``{"code", "message"}``; 429 with ``Retry-After`` past the per-second quota.
+* Access rights (``droits d'accès``), one per (client, PCE), created when the resident
+  accepts: ``GET /adict/v2/droits_acces`` and ``POST /adict/v2/droits_acces`` (filters
+  ``id_pce``, ``etat_droit_acces``) list the caller's as NDJSON;
+  ``PATCH /adict/v2/droit_acces/{id_droit_acces}`` revokes one as the authorised third
+  party (``fin_acces``), answering ``{"code_statut_traitement", "message_retour_traitement"}``.
+  Data calls need an active right of the calling client for the PCE.
 * ``POST /_simulator/withdraw`` (``pce``): the resident withdraws their access right.
 """
 
@@ -14,9 +20,11 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import json
 import re
 import secrets
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -54,12 +62,39 @@ class AdictError(Exception):
         self.status, self.code, self.message, self.retry_after = status, code, message, retry_after
 
 
+ACTIVE, REVOKED = "Active", "Révoquée"
+
+
+@dataclass
+class AccessRight:
+    """One ``droit d'accès``, with the members of ADICT's ``ListeAccesOut`` we model."""
+
+    id: str
+    client: str
+    pce: str
+    created: datetime
+    state: str = ACTIVE
+    revoked: datetime | None = None
+    revoked_by: str | None = None
+
+    def listed(self) -> dict[str, Any]:
+        return {
+            "id_droit_acces": self.id,
+            "id_pce": self.pce,
+            "role_tiers": "AUTORISE_CONTRAT_FOURNITURE",
+            "etat_droit_acces": self.state,
+            "date_creation": self.created.isoformat(),
+            "date_revocation": self.revoked.isoformat() if self.revoked else None,
+            "source_revocation": self.revoked_by,
+        }
+
+
 @dataclass
 class GrdfState:
     config: GrdfSimulatorConfig
     quota: SlidingWindow
-    tokens: dict[str, float] = field(default_factory=dict)
-    consents: set[tuple[str, str]] = field(default_factory=set)  # (client, pce)
+    tokens: dict[str, tuple[str, float]] = field(default_factory=dict)  # → (client, expiry)
+    rights: dict[str, AccessRight] = field(default_factory=dict)
     pages: dict[str, dict[str, str]] = field(default_factory=dict)
     calls: int = 0
 
@@ -102,8 +137,7 @@ async def token(request: web.Request) -> web.Response:
     if (await request.post()).get("grant_type") != "client_credentials":
         raise AdictError(400, "unsupported_grant_type", "grant_type must be client_credentials")
     value = secrets.token_urlsafe(24)
-    state.tokens[value] = state.config.clock() + 3600
-    del client_id
+    state.tokens[value] = (client_id, state.config.clock() + 3600)
     return web.json_response({"access_token": value, "token_type": "Bearer", "expires_in": 3600})
 
 
@@ -148,23 +182,48 @@ async def answer(request: web.Request) -> web.Response:
     pce = form.get("pce")
     if pce not in state.config.pces:
         raise AdictError(400, "invalid_request", "unknown PCE")
-    state.consents.add((page["client_id"], str(pce)))
+    _grant_right(state, page["client_id"], str(pce))
     code = secrets.token_urlsafe(18)
     raise web.HTTPFound(str(back.extend_query(code=code, state=page["state"], pce=str(pce))))
+
+
+def _grant_right(state: GrdfState, client: str, pce: str) -> None:
+    if _active_right(state, client, pce) is None:
+        right = AccessRight(str(uuid.uuid4()), client, pce, datetime.now(UTC))
+        state.rights[right.id] = right
+
+
+def _active_right(state: GrdfState, client: str, pce: str) -> AccessRight | None:
+    return next(
+        (
+            r
+            for r in state.rights.values()
+            if r.client == client and r.pce == pce and r.state == ACTIVE
+        ),
+        None,
+    )
+
+
+def _caller(request: web.Request) -> str:
+    """The client whose bearer token this is."""
+    state = request.app[GRDF_STATE]
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    client, expiry = state.tokens.get(value, ("", 0.0))
+    if scheme != "Bearer" or expiry <= state.config.clock():
+        raise AdictError(401, "invalid_token", "The access token is invalid or expired")
+    return client
 
 
 def _admit(request: web.Request) -> str:
     """Check the token, the quota and the access right; the PCE asked for."""
     state = request.app[GRDF_STATE]
-    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    if scheme != "Bearer" or state.tokens.get(value, 0) <= state.config.clock():
-        raise AdictError(401, "invalid_token", "The access token is invalid or expired")
+    client = _caller(request)
     wait = state.quota.wait_needed("all")
     if wait > 0:
         raise AdictError(429, "quota", "Too many requests", retry_after=max(1, int(wait + 0.999)))
     state.quota.record("all")
     pce = request.match_info["id_pce"]
-    if not any(p == pce for _, p in state.consents):
+    if _active_right(state, client, pce) is None:
         raise AdictError(403, "1000008", "Aucun droit d'accès actif pour ce PCE")
     state.calls += 1
     return pce
@@ -203,11 +262,51 @@ def _document(build: Callable[[str], dict[str, Any]]) -> Handler:
     return handler
 
 
+async def list_rights(request: web.Request) -> web.StreamResponse:
+    """``consulter_acces`` (GET) and ``droits_acces`` with filters (POST), as NDJSON."""
+    state = request.app[GRDF_STATE]
+    client = _caller(request)
+    filters: dict[str, Any] = {}
+    if request.method == "POST":
+        try:
+            filters = await request.json()
+        except ValueError:
+            raise AdictError(400, "1000001", "Une erreur technique est survenue.") from None
+        if not isinstance(filters, dict):
+            raise AdictError(400, "1000001", "Une erreur technique est survenue.")
+    wanted = {k: filters[k] for k in ("id_pce", "etat_droit_acces") if filters.get(k)}
+    lines = [
+        json.dumps(r.listed(), ensure_ascii=False) + "\n"
+        for r in state.rights.values()
+        if r.client == client and all(r.listed()[k] == v for k, v in wanted.items())
+    ]
+    return web.Response(text="".join(lines), content_type="application/x-ndjson")
+
+
+def _outcome(status: int, code: str, message: str) -> web.Response:
+    body = {"code_statut_traitement": code, "message_retour_traitement": message}
+    return web.json_response(body, status=status)
+
+
+async def end_right(request: web.Request) -> web.Response:
+    """``fin_acces``: the authorised third party revokes its own access right."""
+    state = request.app[GRDF_STATE]
+    client = _caller(request)
+    right = state.rights.get(request.match_info["id_droit_acces"])
+    if right is None or right.client != client:
+        return _outcome(404, "1000404", "Aucun droit d'accès trouvé.")
+    if right.state != ACTIVE:
+        return _outcome(409, "1000409", "Le droit d'accès à révoquer n'existe pas.")
+    right.state, right.revoked, right.revoked_by = REVOKED, datetime.now(UTC), "TIERS"
+    return _outcome(200, "0000000000", "L'opération s'est déroulée avec succès.")
+
+
 async def withdraw(request: web.Request) -> web.Response:
     state = request.app[GRDF_STATE]
     pce = (await request.post()).get("pce")
-    gone = {c for c in state.consents if c[1] == pce}
-    state.consents -= gone
+    gone = [r for r in state.rights.values() if r.pce == pce and r.state == ACTIVE]
+    for right in gone:
+        right.state, right.revoked, right.revoked_by = REVOKED, datetime.now(UTC), "TITULAIRE"
     return web.json_response({"withdrawn": len(gone)})
 
 
@@ -225,6 +324,9 @@ def create_grdf_simulator_app(config: GrdfSimulatorConfig) -> web.Application:
     app.router.add_get(f"{PREFIX}/donnees_consos_informatives", informative)
     app.router.add_get(f"{PREFIX}/donnees_techniques", _document(data.technical))
     app.router.add_get(f"{PREFIX}/donnees_contractuelles", _document(data.contractual))
+    app.router.add_get("/adict/v2/droits_acces", list_rights)
+    app.router.add_post("/adict/v2/droits_acces", list_rights)
+    app.router.add_patch("/adict/v2/droit_acces/{id_droit_acces}", end_right)
     app.router.add_post("/_simulator/withdraw", withdraw)
     app.router.add_get("/_simulator/stats", stats)
     return app
