@@ -30,3 +30,14 @@ if [ ! -x /usr/bin/chromium ]; then
   apt_install chromium
 fi
 /usr/bin/chromium --version
+
+# axe-core (accessibility rules, WCAG 2.1 A/AA) for the browser tests, from the npm registry,
+# kept outside the repository; the tests inject axe.min.js into each page they check.
+AXE_DIR="${AIGUILLAGE_NPM_CACHE:-$HOME/.cache/aiguillage-npm}"
+if [ ! -f "$AXE_DIR/node_modules/axe-core/axe.min.js" ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    apt_install npm
+  fi
+  npm install --silent --no-audit --no-fund --prefix "$AXE_DIR" axe-core@4
+fi
+echo "axe-core $(node -p "require('$AXE_DIR/node_modules/axe-core/package.json').version" 2>/dev/null || echo present)"

@@ -133,8 +133,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ended.by_you": "Vous avez arrêté ce partage.",
         "ended.account_deleted": "Ce partage a pris fin avec la suppression de votre compte.",
         "ended.by_holder": "L'organisme qui détient vos données a arrêté ce partage.",
-        "ended.blacklisted": "L'organisme qui détient vos données a bloqué ce service "
-        "(service_blacklisted) ; le partage a pris fin.",
+        "ended.blacklisted": "{holder} a bloqué {service} pour des raisons de sécurité (le "
+        "service est sur sa liste noire) : le partage a pris fin et {service} ne peut plus lire "
+        "vos données. Vous n'avez rien à faire.",
         "ended.by_operator": "L'opérateur d'Aiguillage a arrêté ce partage.",
         "ended.security": "Aiguillage a arrêté ce partage par sécurité : un accès du service "
         "a été utilisé deux fois, signe qu'il a pu être copié.",
@@ -197,6 +198,51 @@ MESSAGES: dict[str, dict[str, str]] = {
         "et les services en ont été prévenus.",
         "error.narrow_invalid": "Cette réduction n'est pas possible : on ne peut que garder "
         "une partie des données, raccourcir l'historique ou avancer la date de fin.",
+        "dash.see": "Voir le détail et agir",
+        "dash.ended_on": "terminé le {date}",
+        "quote": "« {text} »",
+        "detail.less_than_asked": "moins que demandé",
+        "actions.title": "Que voulez-vous faire ?",
+        "actions.narrow": "Partager moins (moins de données, moins d'historique, une fin plus "
+        "proche)",
+        "actions.revoke": "Arrêter le partage avec {service}…",
+        "chart.title": "Transferts par jour, sur les 30 derniers jours",
+        "chart.bar": "{day} : {served} transmis, {refused} refusé(s) ou échoué(s)",
+        "chart.summary": "Sur les {days} derniers jours : {served} et {refused}.",
+        "chart.served.none": "aucune donnée transmise",
+        "chart.served.one": "{n} transfert réussi",
+        "chart.served.many": "{n} transferts réussis",
+        "chart.refused.none": "aucune demande refusée",
+        "chart.refused.one": "{n} demande refusée ou échouée",
+        "chart.refused.many": "{n} demandes refusées ou échouées",
+        "chart.legend.served": "Données transmises",
+        "chart.legend.refused": "Demandes refusées ou échouées (hachurées)",
+        "chart.table": "Les chiffres du graphique, jour par jour",
+        "chart.col.day": "Jour",
+        "chart.col.served": "Transmis",
+        "chart.col.refused": "Refusés ou échoués",
+        "chart.none": "Aucune demande de données sur cette période.",
+        "revoke.title": "Arrêter le partage avec {service} ?",
+        "revoke.intro": "Voici ce qui se passera si vous confirmez :",
+        "revoke.now": "{service} ne pourra plus lire vos données venant de {holder}, dès "
+        "maintenant : ses accès sont annulés tout de suite.",
+        "revoke.told": "{service} est prévenu que vous avez arrêté le partage ; {holder} est "
+        "informé aussi.",
+        "revoke.kept": "Ce que {service} a déjà reçu ({received}) reste chez lui, sous sa "
+        "politique de confidentialité : il s'engage à le garder au plus {retention}. Vous "
+        "pouvez lui demander de l'effacer.",
+        "revoke.kept_unknown": "Ce que {service} a déjà reçu ({received}) reste chez lui, sous "
+        "sa politique de confidentialité.",
+        "revoke.final": "C'est définitif : pour partager de nouveau, il faudra donner un "
+        "nouvel accord depuis {service}.",
+        "revoke.receipt": "Votre reçu de consentement et l'historique restent consultables ici.",
+        "revoke.pause_instead": "Vous voulez seulement faire une pause ? Revenez à la page du "
+        "partage et choisissez « Mettre en pause » : vous pourrez reprendre quand vous voulez.",
+        "revoke.confirm": "Oui, arrêter le partage avec {service}",
+        "revoke.cancel": "Non, garder le partage",
+        "revoke.received.none": "aucune donnée pour l'instant",
+        "revoke.received.one": "{n} envoi de données",
+        "revoke.received.many": "{n} envois de données",
     },
     "en": {
         "dash.title": "My data sharing",
@@ -328,8 +374,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ended.by_you": "You stopped this sharing.",
         "ended.account_deleted": "This sharing ended when your account was deleted.",
         "ended.by_holder": "The organisation holding your data stopped this sharing.",
-        "ended.blacklisted": "The organisation holding your data blocked this service "
-        "(service_blacklisted); the sharing ended.",
+        "ended.blacklisted": "{holder} has blocked {service} for security reasons (the "
+        "service is on its blacklist): the sharing ended and {service} can no longer read "
+        "your data. You have nothing to do.",
         "ended.by_operator": "Aiguillage's operator stopped this sharing.",
         "ended.security": "Aiguillage stopped this sharing for security: one of the service's "
         "credentials was used twice, a sign that it may have been copied.",
@@ -391,5 +438,48 @@ MESSAGES: dict[str, dict[str, str]] = {
         "and the services have been told.",
         "error.narrow_invalid": "This narrowing is not possible: you can only keep part of the "
         "data, shorten the history or bring the end date closer.",
+        "dash.see": "See the details and act",
+        "dash.ended_on": "ended on {date}",
+        "quote": "“{text}”",
+        "detail.less_than_asked": "less than asked",
+        "actions.title": "What would you like to do?",
+        "actions.narrow": "Share less (less data, a shorter history, an earlier end)",
+        "actions.revoke": "Stop sharing with {service}…",
+        "chart.title": "Transfers per day, over the last 30 days",
+        "chart.bar": "{day}: {served} sent, {refused} refused or failed",
+        "chart.summary": "Over the last {days} days: {served} and {refused}.",
+        "chart.served.none": "no data sent",
+        "chart.served.one": "{n} successful transfer",
+        "chart.served.many": "{n} successful transfers",
+        "chart.refused.none": "no refused request",
+        "chart.refused.one": "{n} refused or failed request",
+        "chart.refused.many": "{n} refused or failed requests",
+        "chart.legend.served": "Data sent",
+        "chart.legend.refused": "Requests refused or failed (hatched)",
+        "chart.table": "The chart's figures, day by day",
+        "chart.col.day": "Day",
+        "chart.col.served": "Sent",
+        "chart.col.refused": "Refused or failed",
+        "chart.none": "No data was asked for over this period.",
+        "revoke.title": "Stop sharing with {service}?",
+        "revoke.intro": "Here is what will happen if you confirm:",
+        "revoke.now": "{service} will no longer be able to read your data from {holder}, "
+        "starting now: its access is cancelled at once.",
+        "revoke.told": "{service} is told that you stopped the sharing; {holder} is told too.",
+        "revoke.kept": "What {service} already received ({received}) stays with it, under its "
+        "privacy policy: it undertakes to keep it for at most {retention}. You can ask it to "
+        "erase it.",
+        "revoke.kept_unknown": "What {service} already received ({received}) stays with it, "
+        "under its privacy policy.",
+        "revoke.final": "This is final: to share again, you will have to give a new consent "
+        "from {service}.",
+        "revoke.receipt": "Your consent receipt and the history stay available here.",
+        "revoke.pause_instead": "Only want a break? Go back to the sharing's page and choose "
+        "“Pause”: you can resume whenever you like.",
+        "revoke.confirm": "Yes, stop sharing with {service}",
+        "revoke.cancel": "No, keep the sharing",
+        "revoke.received.none": "no data so far",
+        "revoke.received.one": "{n} data transfer",
+        "revoke.received.many": "{n} data transfers",
     },
 }

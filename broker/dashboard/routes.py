@@ -1,7 +1,10 @@
 """Routes of the dashboard surface: the resident sees every flow and can stop any of them.
 
 * ``GET /``: a summary, then the resident's consents grouped by holder.
-* ``GET /consents/{id}``: asked vs granted, the transfers, the consent's history, revoke.
+* ``GET /consents/{id}``: asked vs granted, transfers per day (an SVG chart with its table),
+  the transfers, the consent's history, and what the resident can do.
+* ``GET /consents/{id}/revoke``: the confirmation step, saying what revoking will do; its
+  form posts to ``POST /consents/{id}/revoke`` (``actions.py``).
 * ``GET /consents/{id}/receipt.json``: the signed receipt of the current revision, and
   ``GET /consents/{id}/receipts/{revision}.json`` that of any revision (``broker/receipts.py``).
 * The actions (revoke, pause, resume, narrow, renewal) are in ``actions.py``; the account
@@ -18,7 +21,7 @@ from collections.abc import Iterable
 import structlog
 from aiohttp import web
 
-from broker.dashboard import account, actions, control_views, views
+from broker.dashboard import account, actions, chart, control_views, views, words
 from broker.dashboard.views import Registrations
 from broker.http.problems import Problem
 from broker.keys import CLOCK, ENGINE, SETTINGS, SIGNER
@@ -115,16 +118,42 @@ async def detail(request: web.Request) -> web.StreamResponse:
         row=views.consent_row(consent, regs, stats.get(consent.id), t, locale),
         scope=views.scope_lines(consent, regs, t, locale),
         transfers=views.transfer_lines(consent, entries, regs, t, locale),
+        chart=chart.transfers_per_day(entries, now.date(), t, locale),
         events=views.event_lines(consent, list(reversed(entries)), regs, t, locale),
         can_revoke=consent.state.is_live or consent.state is ConsentState.AWAITING_HOLDER,
         paused=consent.state is ConsentState.PAUSED,
         can_pause=consent.state is ConsentState.ACTIVE,
-        ended_key=control_views.end_reason_key(consent),
         warning=control_views.expiry_warning(consent, now, warning_days, locale),
         narrowing=control_views.narrow_form(consent, manifest, t, locale, now),
         revisions=control_views.revision_lines(consent, older, manifest, locale),
         privacy_url=str(service.privacy_policy_url) if service is not None else None,
         notice=notice if notice in NOTICES else None,
+    )
+
+
+async def confirm_revoke(request: web.Request) -> web.StreamResponse:
+    """The step before revoking: what will happen, in words, then one CSRF-checked button."""
+    resident = await require_resident(request)
+    locale = locale_of(request)
+    t = translator(locale)
+    async with _uow(request) as uow:
+        consent = await _owned(uow, request, resident)
+        if consent is None:
+            raise PageError(404, "error.not_found")
+        regs = await _registrations(uow, [consent])
+        stats = await uow.ledger.transfer_stats([consent.id])
+    if not (consent.state.is_live or consent.state is ConsentState.AWAITING_HOLDER):
+        raise web.HTTPSeeOther(f"/consents/{consent.id}?notice=already_ended")
+    service = regs.services.get(consent.service)
+    served = stats[consent.id].served if consent.id in stats else 0
+    return render(
+        request,
+        "dashboard/revoke.html",
+        row=views.consent_row(consent, regs, stats.get(consent.id), t, locale),
+        received=views.received_so_far(served, t),
+        retention=words.duration(service.retention, t) if service is not None else None,
+        privacy_url=str(service.privacy_policy_url) if service is not None else None,
+        can_pause=consent.state is ConsentState.ACTIVE,
     )
 
 
@@ -175,6 +204,7 @@ def _filename(consent_id: str, revision: int) -> str:
 def setup(app: web.Application) -> None:
     app.router.add_get("/", overview)
     app.router.add_get("/consents/{consent_id}", detail)
+    app.router.add_get("/consents/{consent_id}/revoke", confirm_revoke)
     app.router.add_get("/consents/{consent_id}/receipt.json", receipt)
     app.router.add_get("/consents/{consent_id}/receipts/{revision}.json", receipt)
     actions.setup(app)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from broker.dashboard import words
+from broker.dashboard import control_views, words
 from broker.dashboard.words import Translate
 from broker.storage.ledger import TransferStats
 from consent.ledger import LedgerEntry
@@ -44,6 +44,8 @@ class ConsentRow:
     state_text: str
     state_class: str
     transfers: str
+    ended: str | None  # why it ended, in words; None while it is not over
+    ended_on: str | None = None  # the day it ended
 
 
 @dataclass
@@ -63,6 +65,11 @@ def _transfers(stats: TransferStats | None, t: Translate, locale: str) -> str:
     return t("dash.transfers.count", n=stats.served, date=words.day(stats.last_at, locale))
 
 
+def received_so_far(served: int, t: Translate) -> str:
+    """What the service already holds from this flow, for the revoke confirmation."""
+    return words.plural(t, "revoke.received", served)
+
+
 def consent_row(
     consent: Consent,
     regs: Registrations,
@@ -73,10 +80,12 @@ def consent_row(
     manifest = regs.holders.get(consent.holder)
     label, sentence = words.purpose(regs.services.get(consent.service), consent.purpose, locale)
     state_text, state_class = words.state(consent.state, t)
+    service, holder = regs.service_name(consent.service), regs.holder_name(consent.holder)
+    ended_key = control_views.end_reason_key(consent)
     return ConsentRow(
         id=consent.id,
-        service=regs.service_name(consent.service),
-        holder=regs.holder_name(consent.holder),
+        service=service,
+        holder=holder,
         resources=[words.resource(manifest, r, locale) for r in consent.resources],
         purpose_label=label,
         purpose_sentence=sentence,
@@ -85,6 +94,8 @@ def consent_row(
         state_text=state_text,
         state_class=state_class,
         transfers=_transfers(stats, t, locale),
+        ended=t(ended_key, service=service, holder=holder) if ended_key else None,
+        ended_on=words.day(consent.ended_at, locale) if consent.ended_at else None,
     )
 
 

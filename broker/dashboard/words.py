@@ -52,7 +52,11 @@ def day_and_time(moment: datetime, t: Translate, locale: str) -> str:
     return t("date.at", date=day(moment, locale), time=utc(moment).strftime("%H:%M"))
 
 
-def _plural(t: Translate, key: str, n: int) -> str:
+def plural(t: Translate, key: str, n: int) -> str:
+    """``key.none`` for 0 when the catalogue has it ("aucun transfert"), ``key.one`` for 1,
+    ``key.many`` otherwise."""
+    if n == 0 and (none := t(f"{key}.none")) != f"{key}.none":
+        return none
     return t(f"{key}.{'one' if n == 1 else 'many'}", n=n)
 
 
@@ -60,11 +64,11 @@ def duration(text: str, t: Translate) -> str:
     parsed = CalendarDuration.parse(text)
     parts = []
     if parsed.years:
-        parts.append(_plural(t, "duration.years", parsed.years))
+        parts.append(plural(t, "duration.years", parsed.years))
     if parsed.months:
-        parts.append(_plural(t, "duration.months", parsed.months))
+        parts.append(plural(t, "duration.months", parsed.months))
     if parsed.days:
-        parts.append(_plural(t, "duration.days", parsed.days))
+        parts.append(plural(t, "duration.days", parsed.days))
     return t("duration.and").join(parts)
 
 
@@ -82,8 +86,8 @@ def summary(t: Translate, services: int, holders: int) -> str:
         return t("dash.summary.none")
     return t(
         f"dash.summary.{'one' if services == 1 else 'many'}",
-        services=_plural(t, "dash.count.services", services),
-        holders=_plural(t, "dash.count.holders", holders),
+        services=plural(t, "dash.count.services", services),
+        holders=plural(t, "dash.count.holders", holders),
     )
 
 

@@ -82,9 +82,9 @@ def render_screen(
     asked = consent.requested
     purpose = PURPOSES[asked.purpose]
     declared = service.purpose(asked.purpose)
-    sentence = "" if declared is None else declared.sentence_fr
+    sentence, sentence_lang = ("", "fr") if declared is None else (declared.sentence_fr, "fr")
     if declared is not None and locale == "en" and declared.sentence_en:
-        sentence = declared.sentence_en
+        sentence, sentence_lang = declared.sentence_en, "en"
     return render(
         request,
         "oauth/consent.html",
@@ -95,6 +95,7 @@ def render_screen(
         resources=_resources(consent, manifest, locale, chosen_resources),
         purpose_label=purpose.label_fr if locale == "fr" else purpose.label_en,
         service_sentence=sentence,
+        sentence_lang=sentence_lang,
         history=history(asked.data_window.history, locale),
         include_future=asked.data_window.include_future,
         frequency=str(asked.frequency),
@@ -104,4 +105,5 @@ def render_screen(
         privacy_url=str(service.privacy_policy_url),
         retention=length(service.retention, locale),
         error_key=error_key,
+        less_open=chosen_resources is not None or chosen_duration is not None,
     )

@@ -90,3 +90,37 @@ def history(text: str, locale: str) -> str:
     if days:
         pieces.append("day" if days == 1 else f"{days} days")
     return "the last " + " and ".join(pieces)
+
+
+# The consent screen's own words beyond ``broker/oauth/messages.py``: its three answers
+# ("oui, non ou autrement") and the labels around them. Merged by ``broker/web/i18n.py``.
+MESSAGES: dict[str, dict[str, str]] = {
+    "fr": {
+        "consent.who": "Qui demande, et pour quoi faire",
+        "consent.category": "Catégorie définie par l'opérateur :",
+        "consent.receives": "Concrètement, {service} recevra :",
+        "consent.answer": "Votre réponse",
+        "consent.accept_hint": "« J'accepte » : {service} reçoit ce qui est décrit ci-dessus, "
+        "pour la durée indiquée. Vous pourrez arrêter à tout moment.",
+        "consent.less.summary": "J'accepte moins…",
+        "consent.less.intro": "Vous pouvez partager moins que ce qui est demandé : décochez "
+        "des données ou choisissez une durée plus courte, puis validez.",
+        "consent.less.resources": "Données à partager",
+        "consent.less.accept": "J'accepte seulement ces choix",
+        "consent.refuse_hint": "« Je refuse » : {service} ne reçoit rien et en est informé.",
+    },
+    "en": {
+        "consent.who": "Who is asking, and what for",
+        "consent.category": "Category set by the operator:",
+        "consent.receives": "In practice, {service} will receive:",
+        "consent.answer": "Your answer",
+        "consent.accept_hint": "“I accept”: {service} receives what is described above, for "
+        "the period shown. You can stop at any time.",
+        "consent.less.summary": "I accept less…",
+        "consent.less.intro": "You can share less than what is asked: untick some data or "
+        "choose a shorter duration, then confirm.",
+        "consent.less.resources": "Data to share",
+        "consent.less.accept": "I accept only these choices",
+        "consent.refuse_hint": "“I refuse”: {service} receives nothing and is told so.",
+    },
+}

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from broker.dashboard import messages as dashboard_messages
 from broker.oauth import messages as oauth_messages
+from broker.oauth import wording as consent_wording
 from broker.web import messages as common_messages
 
 LOCALES = ("fr", "en")
@@ -22,6 +23,7 @@ CATALOG: dict[str, dict[str, str]] = {
     locale: {
         **common_messages.MESSAGES[locale],
         **oauth_messages.MESSAGES[locale],
+        **consent_wording.MESSAGES[locale],
         **dashboard_messages.MESSAGES[locale],
     }
     for locale in LOCALES

@@ -93,9 +93,11 @@ async def test_linky_to_carbon_coach_and_back(
         ) as revoked:
             assert revoked.status == 303
 
-        # The coach's very next look fails, and it says so plainly.
+        # The coach's very next look fails, and it says so plainly: either its data request
+        # is refused, or the broker's revocation notice got there first and it already
+        # dropped the grant; both pages say the access was withdrawn.
         async with browser.get(f"{stack.coach_url}/bilan") as after:
-            assert "Accès à vos données retiré" in await after.text()
+            assert "L'accès à vos données a été retiré" in await after.text()
         async with browser.get(f"{stack.coach_url}/api/status") as status:
             assert (await status.json())["connected"] is False
 

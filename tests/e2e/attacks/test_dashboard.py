@@ -24,6 +24,7 @@ from tests.support.stack import Stack
 
 
 def _page_posts(stack: Stack) -> list[str]:
+    assert stack.broker_app is not None
     paths = set()
     for route in stack.broker_app.router.routes():
         info = route.resource.get_info() if route.resource is not None else {}
@@ -114,8 +115,11 @@ async def test_cookies_are_httponly_samesite_and_secure(
         jar.load(header)
     session = jar[SESSION_COOKIE]
     assert (session["httponly"], session["secure"], session["samesite"]) == (True, True, "Lax")
-    async with aiohttp.ClientSession() as fresh, fresh.get(f"{stack.broker_url}/login") as page:
-        csrf = SimpleCookie(page.headers["Set-Cookie"])[CSRF_COOKIE]
+    async with (
+        aiohttp.ClientSession() as fresh,
+        fresh.get(f"{stack.broker_url}/login") as login_page,
+    ):
+        csrf = SimpleCookie(login_page.headers["Set-Cookie"])[CSRF_COOKIE]
     assert (csrf["httponly"], csrf["secure"], csrf["samesite"]) == (True, True, "Strict")
 
 

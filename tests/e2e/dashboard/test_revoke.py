@@ -1,4 +1,5 @@
-"""Revoking from the dashboard: one form, effective at once, and only for one's own flows."""
+"""Revoking from the dashboard: a confirmation page that says what will happen, then one
+CSRF-checked form, effective at once, and only for one's own flows."""
 
 from __future__ import annotations
 
@@ -39,14 +40,49 @@ def _csrf_cookie(http: aiohttp.ClientSession) -> str:
     return next(c.value for c in http.cookie_jar if c.key == CSRF_COOKIE)
 
 
+async def test_the_confirmation_page_says_what_will_happen_before_anything_changes(
+    stack: Stack, http: aiohttp.ClientSession
+) -> None:
+    live = await grant(stack, http)
+    assert await fetch_data(stack, http, live) == 200
+    await log_in(stack, http)
+    confirm_url = f"{stack.broker_url}/consents/{live.grant_id}/revoke"
+    async with http.get(confirm_url) as response:
+        assert response.status == 200
+        page = await response.text()
+    assert "Arrêter le partage avec Coach carbone ?" in page
+    assert "Coach carbone ne pourra plus lire vos données venant de Enedis" in page
+    assert "1 envoi de données" in page and "au plus 1 an" in page
+    assert "C&#39;est définitif" in page
+    assert f'action="/consents/{live.grant_id}/revoke"' in page
+    assert 'name="csrf_token"' in page
+    assert "Oui, arrêter le partage avec Coach carbone" in page
+    assert await fetch_data(stack, http, live) == 200  # looking changed nothing
+    async with http.get(f"{confirm_url}?lang=en") as english:
+        assert "Stop sharing with Coach carbone?" in await english.text()
+
+
+async def test_the_confirmation_page_of_an_ended_consent_sends_back_to_it(
+    stack: Stack, http: aiohttp.ClientSession
+) -> None:
+    live = await grant(stack, http)
+    await log_in(stack, http)
+    url = f"{stack.broker_url}/consents/{live.grant_id}"
+    response = await _revoke(stack, http, live.grant_id, await _csrf_from(http, f"{url}/revoke"))
+    assert response.status == 303
+    async with http.get(f"{url}/revoke", allow_redirects=False) as again:
+        assert again.status == 303
+        assert again.headers["Location"] == f"/consents/{live.grant_id}?notice=already_ended"
+
+
 async def test_revoking_by_the_form_stops_the_next_data_request(
     stack: Stack, http: aiohttp.ClientSession
 ) -> None:
     live = await grant(stack, http)
     assert await fetch_data(stack, http, live) == 200
     await log_in(stack, http)
-    detail_url = f"{stack.broker_url}/consents/{live.grant_id}"
-    response = await _revoke(stack, http, live.grant_id, await _csrf_from(http, detail_url))
+    confirm_url = f"{stack.broker_url}/consents/{live.grant_id}/revoke"
+    response = await _revoke(stack, http, live.grant_id, await _csrf_from(http, confirm_url))
     assert response.status == 303
     assert response.headers["Location"] == f"/consents/{live.grant_id}?notice=revoked"
     async with http.get(f"{stack.broker_url}{response.headers['Location']}") as page:
@@ -112,6 +148,8 @@ async def test_another_resident_can_neither_see_nor_revoke_the_consent(
         async with other.get(f"{stack.broker_url}/consents/{live.grant_id}") as theirs:
             assert theirs.status == 404
             theirs_page = await theirs.text()
+        async with other.get(f"{stack.broker_url}/consents/{live.grant_id}/revoke") as confirm:
+            assert confirm.status == 404
         async with other.get(f"{stack.broker_url}/consents/grant_does_not_exist") as unknown:
             assert unknown.status == 404
             unknown_page = await unknown.text()
