@@ -11,6 +11,7 @@ aiguillage holders list                    registered holders and their resource
 aiguillage services add FILE [--approve]   register a service (prints a minted secret)
 aiguillage services approve CLIENT_ID
 aiguillage residents add LOGIN NAME        create a resident (password from stdin)
+aiguillage consents revoke ID --reason R   end a live consent as the operator
 aiguillage keys rotate | rotate-signing    rotate the encryption or the signing key
 aiguillage receipts verify FILE [--jwks X] check a consent receipt's signature offline
 aiguillage bench [--quick] [--only FIGURE]  measure the broker against going direct
@@ -32,7 +33,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from broker import cli_bench, cli_holders, cli_keys, cli_receipts
+from broker import cli_bench, cli_consents, cli_holders, cli_keys, cli_receipts
 from broker.app import create_app
 from broker.crypto import SecretBox, Signer
 from broker.ledger_check import check_ledger
@@ -77,7 +78,7 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_ledger_verify(settings: Settings, args: argparse.Namespace) -> int:
     async def work(engine: AsyncEngine) -> int:
         report = await check_ledger(engine)
-        print(report.describe())
+        print(f"{report.describe()} ({report.per_second:,.0f} entries/s)")
         return 0 if report.ok else 1
 
     return _with_engine(settings, work)
@@ -189,6 +190,7 @@ def _parser() -> argparse.ArgumentParser:
     add_res.add_argument("login")
     add_res.add_argument("name")
     add_res.set_defaults(func=cmd_residents_add)
+    cli_consents.register(sub)
     cli_keys.register(sub)
     cli_receipts.register(sub)
     cli_bench.register(sub)

@@ -7,6 +7,10 @@ for a retry. The lease (``job_lease``) is how long a claimed job is left to its 
 an instance that dies mid-job leaves it to whichever instance polls after the lease.
 Backoff doubles from 5 s up to an hour; after ``MAX_ATTEMPTS`` the job is
 marked failed and stays visible to the operator.
+
+A job that carries a secret (``holder.revoke`` carries the sealed holder credential)
+names it with ``secret_fields``: the moment the job is over, done or given up, those
+fields leave its payload in the same update, so no finished job keeps a secret.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -29,14 +34,30 @@ from broker.unit import unit_of_work
 log = structlog.get_logger(__name__)
 
 Handler = Callable[[web.Application, dict[str, Any]], Awaitable[None]]
-HANDLERS: web.AppKey[dict[str, Handler]] = web.AppKey("job_handlers")
+
+
+@dataclass(frozen=True)
+class Registration:
+    handler: Handler
+    secret_fields: tuple[str, ...] = ()
+
+    def shed(self, payload: dict[str, Any]) -> dict[str, Any] | None:
+        """The payload without its secrets, or None when there is nothing to drop."""
+        if not any(name in payload for name in self.secret_fields):
+            return None
+        return {k: v for k, v in payload.items() if k not in self.secret_fields}
+
+
+HANDLERS: web.AppKey[dict[str, Registration]] = web.AppKey("job_handlers")
 POLL_INTERVAL: web.AppKey[float] = web.AppKey("job_poll_interval")
 
 MAX_ATTEMPTS = 20
 
 
-def register(app: web.Application, kind: str, handler: Handler) -> None:
-    app[HANDLERS][kind] = handler
+def register(
+    app: web.Application, kind: str, handler: Handler, *, secret_fields: tuple[str, ...] = ()
+) -> None:
+    app[HANDLERS][kind] = Registration(handler, secret_fields)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -55,20 +76,21 @@ async def run_due_jobs(app: web.Application) -> int:
 
 
 async def _run(app: web.Application, job: Job) -> None:
-    handler = app[HANDLERS].get(job.kind)
+    registered = app[HANDLERS].get(job.kind)
     error: str | None = None
-    if handler is None:
+    if registered is None:
         error = f"no handler for {job.kind}"
     else:
         try:
-            await handler(app, job.payload)
+            await registered.handler(app, job.payload)
         except Exception as exc:  # any failure means "try again later"
             error = f"{type(exc).__name__}: {exc}"[:300]
+    shed = registered.shed(job.payload) if registered is not None else None
     async with unit_of_work(app) as uow:
         if error is None:
-            await uow.jobs.finish(job.id, uow.now)
+            await uow.jobs.finish(job.id, uow.now, payload=shed)
         elif job.attempts >= MAX_ATTEMPTS:
-            await uow.jobs.give_up(job.id, uow.now, error)
+            await uow.jobs.give_up(job.id, uow.now, error, payload=shed)
         else:
             await uow.jobs.retry(job.id, uow.now, backoff(job.attempts), error)
         await uow.commit()

@@ -4,14 +4,18 @@ transaction, to delete every row that names the resident.
 
 What stays: the ledger entries (under a pseudonym whose key is deleted here, so they
 still verify but point at nobody), the revoked tokens' hashes are deleted with their
-grants, and the outbox jobs already queued (a notice carries the grant id, never the
-resident's id; a holder revocation carries the credential still sealed).
+grants, and the outbox jobs (a notice carries the grant id, never the resident's id).
+A holder revocation still to run carries the credential, sealed, because the holder must
+still be asked; the runner drops it the moment that job is done or given up
+(``broker/jobs.py``). Finished holder revocations of this resident's grants that still
+hold one (recorded before payloads were shed) lose it here.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import delete, select
 
+from broker.notices.outbox import CREDENTIAL, REVOKE_AT_HOLDER
 from broker.storage.tables import (
     auth_codes,
     authorizations,
@@ -34,6 +38,8 @@ class SqlSubjectEraser:
     async def forget(self, subject: str) -> None:
         conn = self._uow.conn
         grant_ids = select(consents.c.id).where(consents.c.subject == subject)
+        ids = [str(i) for i in (await conn.execute(grant_ids)).scalars()]
+        await self._uow.jobs.drop_from_finished(REVOKE_AT_HOLDER, (CREDENTIAL,), ids)
         login = (
             await conn.execute(select(residents.c.login).where(residents.c.id == subject))
         ).scalar_one_or_none()

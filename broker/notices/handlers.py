@@ -6,7 +6,8 @@
   ``jti`` stays the same across attempts, so the service can drop duplicates.
 * ``holder.revoke``: ask the holder to revoke the broker's credential for the consent,
   where the holder's protocol offers that (``HolderAdapter.revoke``). The consent is
-  already over here; this only closes the holder side too.
+  already over here; this only closes the holder side too. The sealed credential in its
+  payload is a ``secret_field``: once the job is done or given up it is dropped.
 
 Logs name the grant, the service or holder and the outcome; never a token, a credential
 or a notice body.
@@ -23,7 +24,7 @@ from aiohttp import web
 from broker.holders import adapter_for, open_consent_credential
 from broker.jobs import register
 from broker.keys import CLOCK, HTTP, SETTINGS, SIGNER
-from broker.notices.outbox import NOTIFY_SERVICE, REVOKE_AT_HOLDER
+from broker.notices.outbox import CREDENTIAL, NOTIFY_SERVICE, REVOKE_AT_HOLDER
 from broker.notices.security_event import SET_CONTENT_TYPE, SET_TYP, security_event
 from broker.unit import unit_of_work
 from consent.notices import ServiceNotice
@@ -76,7 +77,11 @@ async def revoke_at_holder(app: web.Application, payload: dict[str, Any]) -> Non
     if holder is None:
         log.info("holder.revoke_skipped", grant_id=grant_id, holder=holder_id)
         return
-    credential = open_consent_credential(app, grant_id, str(payload["credential"]))
+    sealed = payload.get(CREDENTIAL)
+    if not isinstance(sealed, str):  # already shed: this job has nothing left to do
+        log.info("holder.revoke_skipped", grant_id=grant_id, holder=holder_id)
+        return
+    credential = open_consent_credential(app, grant_id, sealed)
     try:
         done = await adapter_for(app, holder).revoke(credential=credential)
     except HolderError as error:
@@ -90,4 +95,4 @@ async def revoke_at_holder(app: web.Application, payload: dict[str, Any]) -> Non
 
 def setup(app: web.Application) -> None:
     register(app, NOTIFY_SERVICE, deliver_notice)
-    register(app, REVOKE_AT_HOLDER, revoke_at_holder)
+    register(app, REVOKE_AT_HOLDER, revoke_at_holder, secret_fields=(CREDENTIAL,))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from broker.storage.jobs import SqlJobs
@@ -18,6 +18,9 @@ from consent.notices import ServiceNotice
 
 NOTIFY_SERVICE = "service.notify"
 REVOKE_AT_HOLDER = "holder.revoke"
+# The payload field of a ``holder.revoke`` job that holds the sealed credential; the job
+# runner drops it when the job is over (``broker/jobs.py``, ``secret_fields``).
+CREDENTIAL = "credential"
 
 
 class SqlOutbox:
@@ -29,8 +32,10 @@ class SqlOutbox:
         await self._jobs.enqueue(NOTIFY_SERVICE, notice.model_dump(mode="json"), notice.occurred_at)
 
     async def revoke_at_holder(self, consent: Consent, now: datetime) -> None:
-        # The sealed credential travels with the job (still sealed, bound to the consent id):
-        # an erased account's consent row is gone by the time the job runs.
+        # The sealed credential moves from the consent row to the job (still sealed, bound
+        # to the consent id): an ended consent needs it for nothing else, and an erased
+        # account's consent row is gone by the time the job runs. The job is then its only
+        # copy, and drops it once it has run (done or given up).
         sealed = (
             await self._conn.execute(
                 select(consents.c.holder_credential_enc).where(consents.c.id == consent.id)
@@ -38,5 +43,8 @@ class SqlOutbox:
         ).scalar_one_or_none()
         if sealed is None:
             return
-        payload = {"grant_id": consent.id, "holder": consent.holder, "credential": sealed}
+        payload = {"grant_id": consent.id, "holder": consent.holder, CREDENTIAL: sealed}
         await self._jobs.enqueue(REVOKE_AT_HOLDER, payload, now)
+        await self._conn.execute(
+            update(consents).where(consents.c.id == consent.id).values(holder_credential_enc=None)
+        )

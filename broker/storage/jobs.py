@@ -118,10 +118,15 @@ class SqlJobs:
             Job(id=r.id, kind=r.kind, payload=dict(r.payload), attempts=r.attempts) for r in rows
         ]
 
-    async def finish(self, job_id: str, now: datetime) -> None:
-        await self._conn.execute(
-            update(jobs).where(jobs.c.id == job_id).values(done_at=now, claimed_until=None)
-        )
+    async def finish(
+        self, job_id: str, now: datetime, payload: dict[str, Any] | None = None
+    ) -> None:
+        """Mark done; ``payload`` (when given) replaces the stored one in the same update,
+        which is how a finished job sheds the secret it carried (``broker/jobs.py``)."""
+        values: dict[str, Any] = {"done_at": now, "claimed_until": None}
+        if payload is not None:
+            values["payload"] = payload
+        await self._conn.execute(update(jobs).where(jobs.c.id == job_id).values(**values))
 
     async def retry(self, job_id: str, now: datetime, delay: timedelta, error: str) -> None:
         await self._conn.execute(
@@ -130,12 +135,42 @@ class SqlJobs:
             .values(run_after=now + delay, claimed_until=None, last_error=error[:300])
         )
 
-    async def give_up(self, job_id: str, now: datetime, error: str) -> None:
-        await self._conn.execute(
-            update(jobs)
-            .where(jobs.c.id == job_id)
-            .values(failed_at=now, claimed_until=None, last_error=error[:300])
+    async def give_up(
+        self, job_id: str, now: datetime, error: str, payload: dict[str, Any] | None = None
+    ) -> None:
+        values: dict[str, Any] = {
+            "failed_at": now,
+            "claimed_until": None,
+            "last_error": error[:300],
+        }
+        if payload is not None:
+            values["payload"] = payload
+        await self._conn.execute(update(jobs).where(jobs.c.id == job_id).values(**values))
+
+    async def drop_from_finished(
+        self, kind: str, fields: tuple[str, ...], grant_ids: list[str]
+    ) -> int:
+        """Remove ``fields`` from the payloads of the finished (done or given up) jobs of
+        ``kind`` about these grants; return how many rows changed. Jobs still to run keep
+        what they need. Used by erasure for rows finished before payloads were shed."""
+        if not grant_ids or not fields:
+            return 0
+        rows = await self._conn.execute(
+            select(jobs.c.id, jobs.c.payload).where(
+                jobs.c.kind == kind,
+                or_(jobs.c.done_at.is_not(None), jobs.c.failed_at.is_not(None)),
+                jobs.c.payload["grant_id"].as_string().in_(grant_ids),
+            )
         )
+        changed = 0
+        for row in rows.all():
+            if any(name in row.payload for name in fields):
+                kept = {k: v for k, v in row.payload.items() if k not in fields}
+                await self._conn.execute(
+                    update(jobs).where(jobs.c.id == row.id).values(payload=kept)
+                )
+                changed += 1
+        return changed
 
     async def get(self, job_id: str) -> JobState | None:
         row = (await self._conn.execute(select(jobs).where(jobs.c.id == job_id))).first()

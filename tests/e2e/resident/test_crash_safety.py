@@ -1,6 +1,7 @@
 """A broker killed in the middle of revocations leaves, after restart, each consent either
 as it was or fully revoked: tokens, consent state, ledger entry and queued notice always
-agree, and the ledger chain verifies.
+agree (so does where the sealed holder credential is: on the consent, or moved to the
+holder revocation job), and the ledger chain verifies.
 
 The broker under test is a real process (``python -m broker.cli serve``) on the stack's
 database; it is SIGKILLed while a burst of revocations is in flight, then started again.
@@ -17,7 +18,9 @@ import time
 from pathlib import Path
 
 import aiohttp
+from sqlalchemy import select
 
+from broker.storage.tables import consents
 from tests.e2e.data.support import grant, ledger_of
 from tests.e2e.resident.support import consent_state, jobs_for, live_tokens, run_cli
 from tests.support.flow import coach_auth
@@ -76,12 +79,21 @@ async def _agrees(stack: Stack, grant_id: str) -> bool:
     state = await consent_state(stack, grant_id)
     tokens_alive = await live_tokens(stack, grant_id)
     revoked_entries = [e for e in await ledger_of(stack, grant_id) if e.kind == "consent.revoked"]
-    notices = [j for j in await jobs_for(stack, grant_id) if j["kind"] == "service.notify"]
+    queued = await jobs_for(stack, grant_id)
+    notices = [j for j in queued if j["kind"] == "service.notify"]
+    at_holder = [j for j in queued if j["kind"] == "holder.revoke"]
+    async with stack.engine.connect() as conn:
+        sealed = await conn.scalar(
+            select(consents.c.holder_credential_enc).where(consents.c.id == grant_id)
+        )
     if state == "active":
         assert tokens_alive > 0 and not revoked_entries and not notices, grant_id
+        assert sealed is not None and not at_holder, grant_id
         return False
     assert state == "terminated_by_service", (grant_id, state)
     assert tokens_alive == 0 and len(revoked_entries) == 1 and len(notices) == 1, grant_id
+    # The sealed credential moved from the consent to the holder revocation, whole.
+    assert sealed is None and len(at_holder) == 1, grant_id
     return True
 
 

@@ -10,9 +10,16 @@ import io
 import aiohttp
 from sqlalchemy import func, select
 
-from broker.storage.tables import consents, ledger, resident_keys, residents, web_sessions
+from broker.storage.tables import (
+    consents,
+    jobs,
+    ledger,
+    resident_keys,
+    residents,
+    web_sessions,
+)
 from tests.e2e.data.support import fetch_data, grant, log_in
-from tests.e2e.resident.support import notice_for, receiver, run_cli
+from tests.e2e.resident.support import eventually, jobs_for, notice_for, receiver, run_cli
 from tests.support.flow import field_value
 from tests.support.stack import Stack
 
@@ -72,6 +79,19 @@ async def test_erasure_revokes_everything_then_forgets_the_resident(
         assert await fetch_data(stack, http, live) == 401
         notice = await notice_for(stack, inbox, live.grant_id, "consent-revoked")
         assert notice.reason == "account_deleted"
+
+        # The holder is still asked to revoke (the sealed credential went with that job,
+        # the consent row being gone); once it ran, no job keeps the credential.
+        async def holder_asked() -> bool:
+            [job] = [
+                j for j in await jobs_for(stack, live.grant_id) if j["kind"] == "holder.revoke"
+            ]
+            return job["done_at"] is not None
+
+        await eventually(holder_asked)
+        async with stack.engine.connect() as conn:
+            payloads = [row.payload for row in await conn.execute(select(jobs.c.payload))]
+        assert payloads and all("credential" not in p for p in payloads)
     for table, where in (
         (residents, residents.c.id == resident_id),
         (consents, consents.c.subject == resident_id),

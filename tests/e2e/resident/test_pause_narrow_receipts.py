@@ -5,13 +5,22 @@ verify`` checks offline."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import aiohttp
 
-from tests.e2e.data.support import Grant, data_url, days_ago, fetch_data, grant, log_in
+from tests.e2e.data.support import (
+    Grant,
+    data_url,
+    days_ago,
+    fetch_data,
+    grant,
+    ledger_of,
+    log_in,
+)
 from tests.e2e.resident.support import jwks, notice_for, receiver, run_cli
-from tests.support.flow import coach_auth, field_value
+from tests.support.flow import DEFAULT_DETAILS, coach_auth, field_value
 from tests.support.stack import Stack
 
 
@@ -130,3 +139,42 @@ async def test_an_access_token_revoked_while_paused_is_invalid_not_paused(
     ) as response:
         assert response.status == 200
     assert await _reason(stack, http, live, "daily_consumption") == "invalid_token"
+
+
+async def test_narrowing_the_end_date_is_a_revision_with_its_own_verified_receipt(
+    stack: Stack, http: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    async with receiver(stack) as inbox:
+        live = await grant(stack, http)
+        await log_in(stack, http)
+        last_day = datetime.now(UTC).date() + timedelta(days=10)
+        location, _ = await _post(
+            stack,
+            http,
+            live.grant_id,
+            "narrow",
+            resources=list(DEFAULT_DETAILS["resources"]),  # the form keeps them all ticked
+            until=last_day.isoformat(),
+        )
+        assert location.endswith("?notice=narrowed")
+        notice = await notice_for(stack, inbox, live.grant_id, "consent-narrowed")
+        assert (notice.state, notice.revision) == ("active", 2)
+    ends = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=UTC)
+    [narrowed] = [e for e in await ledger_of(stack, live.grant_id) if e.kind == "consent.narrowed"]
+    assert narrowed.details["expires_at"] == ends.isoformat()
+    assert narrowed.details["revision"] == 2
+    assert await fetch_data(stack, http, live) == 200  # still within the new end date
+
+    keys = tmp_path / "jwks.json"
+    keys.write_text(json.dumps(await jwks(stack)))
+    ends_at = {}
+    for revision in (1, 2):
+        url = f"{stack.broker_url}/consents/{live.grant_id}/receipts/{revision}.json"
+        async with http.get(url) as response:
+            signed = await response.json()
+        ends_at[revision] = datetime.fromisoformat(signed["receipt"]["processing"]["expires_at"])
+        path = tmp_path / f"r{revision}.json"
+        path.write_text(json.dumps(signed))
+        code, output = await run_cli(stack, "receipts", "verify", str(path), "--jwks", str(keys))
+        assert code == 0 and f"revision {revision}" in output, output
+    assert ends_at[2] == ends < ends_at[1]

@@ -10,20 +10,27 @@ from collections.abc import Awaitable, Callable
 
 import aiohttp
 import pytest
+from sqlalchemy import select
 
+from broker.storage.tables import consents
 from broker.unit import unit_of_work
 from consent.model import Actor
 from consent.usecases import revoke
 from tests.e2e.data.support import Grant, fetch_data, grant, ledger_of, log_in
 from tests.e2e.resident.support import (
     consent_state,
+    eventually,
     jobs_for,
     live_tokens,
     notice_for,
+    notices,
     receiver,
+    run_cli,
 )
 from tests.support.flow import coach_auth, field_value
-from tests.support.stack import Stack
+from tests.support.stack import OPERATOR_TOKEN, Stack
+
+OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
 
 Revoker = Callable[[Stack, aiohttp.ClientSession, Grant], Awaitable[None]]
 
@@ -53,8 +60,21 @@ async def _by_refresh_token(stack: Stack, http: aiohttp.ClientSession, live: Gra
         assert done.status == 200
 
 
+async def _by_operator_api(stack: Stack, http: aiohttp.ClientSession, live: Grant) -> None:
+    url = f"{stack.broker_url}/v1/consents/{live.grant_id}/revoke"
+    async with http.post(url, json={"reason": "court_order"}, headers=OPERATOR) as done:
+        assert done.status == 200, await done.text()
+
+
+async def _by_operator_cli(stack: Stack, http: aiohttp.ClientSession, live: Grant) -> None:
+    code, output = await run_cli(
+        stack, "consents", "revoke", live.grant_id, "--reason", "court_order"
+    )
+    assert code == 0, output
+
+
 def _by_use_case(actor: Actor, reason: str) -> Revoker:
-    """The operator's and the holder's entry points call the same use case."""
+    """The holder's entry points (blacklist, signed webhook) call the same use case."""
 
     async def run(stack: Stack, http: aiohttp.ClientSession, live: Grant) -> None:
         assert stack.broker_app is not None
@@ -68,12 +88,8 @@ CASES = [
     pytest.param(_by_resident, "revoked_by_resident", "resident", id="dashboard"),
     pytest.param(_by_service_delete, "terminated_by_service", "service", id="grant-delete"),
     pytest.param(_by_refresh_token, "terminated_by_service", "service", id="token-revoke"),
-    pytest.param(
-        _by_use_case(Actor(kind="operator", id="metropole"), "court_order"),
-        "revoked_by_holder",
-        "operator",
-        id="operator",
-    ),
+    pytest.param(_by_operator_api, "revoked_by_holder", "operator", id="operator-api"),
+    pytest.param(_by_operator_cli, "revoked_by_holder", "operator", id="operator-cli"),
     pytest.param(
         _by_use_case(Actor(kind="holder", id="enedis"), "service_blacklisted"),
         "revoked_by_holder",
@@ -108,6 +124,24 @@ async def test_every_side_revokes_through_the_one_path_with_a_signed_notice(
             j for j in await jobs_for(stack, live.grant_id) if j["kind"] == "holder.revoke"
         ]
         assert len(holder_jobs) == 1  # asked of the holder too (Enedis offers no such API)
+        await _holder_job_shed_its_secret(stack, live.grant_id)
+
+
+async def _holder_job_shed_its_secret(stack: Stack, grant_id: str) -> None:
+    """Once run, the holder revocation keeps no sealed credential, nor does the consent."""
+
+    async def ran() -> bool:
+        [job] = [j for j in await jobs_for(stack, grant_id) if j["kind"] == "holder.revoke"]
+        return job["done_at"] is not None
+
+    await eventually(ran)
+    [job] = [j for j in await jobs_for(stack, grant_id) if j["kind"] == "holder.revoke"]
+    assert job["payload"] == {"grant_id": grant_id, "holder": "enedis"}
+    async with stack.engine.connect() as conn:
+        sealed = await conn.scalar(
+            select(consents.c.holder_credential_enc).where(consents.c.id == grant_id)
+        )
+    assert sealed is None
 
 
 async def test_a_notice_is_retried_until_the_service_acknowledges_it(
@@ -126,8 +160,43 @@ async def test_a_notice_is_retried_until_the_service_acknowledges_it(
             ]
             return job["done_at"] is not None
 
-        from tests.e2e.resident.support import eventually, notices
-
         await eventually(delivered, within=30)
         received = await notices(stack, inbox)
         assert len(received) == 2 and received[0].jti == received[1].jti
+
+
+async def test_a_blacklist_ends_a_paused_consent_too(
+    stack: Stack, http: aiohttp.ClientSession
+) -> None:
+    async with receiver(stack) as inbox:
+        live = await grant(stack, http)
+        await log_in(stack, http)
+        url = f"{stack.broker_url}/consents/{live.grant_id}"
+        async with http.get(url) as page:
+            csrf = field_value(await page.text(), "csrf_token")
+        async with http.post(f"{url}/pause", data={"csrf_token": csrf}) as paused:
+            assert paused.status == 200
+        assert await consent_state(stack, live.grant_id) == "paused"
+
+        async with http.post(
+            f"{stack.broker_url}/v1/holders/enedis/blacklist",
+            json={"service": stack.coach_id, "reason": "scraping beyond its contract"},
+            headers=OPERATOR,
+        ) as answer:
+            assert answer.status == 200, await answer.text()
+            assert (await answer.json())["revoked"] == 1
+
+        assert await consent_state(stack, live.grant_id) == "revoked_by_holder"
+        assert await live_tokens(stack, live.grant_id) == 0
+        [revoked] = [
+            e for e in await ledger_of(stack, live.grant_id) if e.kind == "consent.revoked"
+        ]
+        assert revoked.actor == "holder:enedis"
+        assert revoked.details["reason"] == "service_blacklisted"
+        notice = await notice_for(stack, inbox, live.grant_id, "consent-revoked")
+        assert (notice.state, notice.by, notice.reason) == (
+            "revoked_by_holder",
+            "holder",
+            "service_blacklisted",
+        )
+        await _holder_job_shed_its_secret(stack, live.grant_id)
