@@ -2,6 +2,7 @@
 
 aiguillage holders staff-add HOLDER LOGIN   create a console account (password from stdin)
 aiguillage holders list                     the registered holders and their resources
+aiguillage holders update FILE              replace a registered holder's manifest
 """
 
 from __future__ import annotations
@@ -9,11 +10,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import json
 import sys
+from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
+from broker.admin.holders import HolderIdMismatch, UnknownHolder, update_holder
+from broker.crypto import SecretBox
 from broker.settings import Settings
 from broker.storage.engine import make_engine
 from broker.storage.holder_staff import SqlHolderStaff
@@ -71,6 +77,43 @@ def cmd_list(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(_list(settings))
 
 
+async def _update(settings: Settings, payload: dict[str, Any]) -> int:
+    box = SecretBox(settings.encryption_key_bytes())
+    manifest = payload.get("manifest")
+    holder_id = manifest.get("id") if isinstance(manifest, dict) else None
+    if not isinstance(holder_id, str):
+        print("error: the file has no manifest.id", file=sys.stderr)
+        return 1
+    engine = make_engine(settings.database_url)
+    try:
+        updated = await update_holder(engine, box, holder_id, payload)
+    except ValidationError as error:
+        for e in error.errors()[:20]:
+            where = ".".join(str(p) for p in e["loc"])
+            print(f"error: {where}: {e['msg']}", file=sys.stderr)
+        return 1
+    except (UnknownHolder, HolderIdMismatch):
+        print(f"error: no holder {holder_id} is registered (use holders add)", file=sys.stderr)
+        return 1
+    finally:
+        await engine.dispose()
+    names = ", ".join(r.name for r in updated.resources)
+    print(f"holder {updated.id} updated ({len(updated.resources)} resources: {names})")
+    return 0
+
+
+def cmd_update(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        payload = json.loads(Path(args.file).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        print(f"error: {args.file}: {error}", file=sys.stderr)
+        return 1
+    if not isinstance(payload, dict):
+        print(f"error: {args.file}: expected a JSON object", file=sys.stderr)
+        return 1
+    return asyncio.run(_update(settings, payload))
+
+
 def register(holders: Any) -> None:
     """Add the subcommands to ``aiguillage holders`` (an argparse subparsers action)."""
     staff = holders.add_parser("staff-add", help="create a holder console account")
@@ -78,3 +121,6 @@ def register(holders: Any) -> None:
     staff.add_argument("login")
     staff.set_defaults(func=cmd_staff_add)
     holders.add_parser("list", help="list registered holders").set_defaults(func=cmd_list)
+    update = holders.add_parser("update", help="replace a registered holder's manifest")
+    update.add_argument("file")
+    update.set_defaults(func=cmd_update)

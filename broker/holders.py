@@ -46,6 +46,9 @@ def adapter_for(app: web.Application, record: HolderRecord) -> HolderAdapter:
             session=app[HTTP],
             specs=manifest.resources,
             revocation_url=str(revocation) if revocation is not None else None,
+            # The session's timeout is built from AIGUILLAGE_HOLDER_TIMEOUT; adapters send
+            # a per-call timeout, which would otherwise override it with their default.
+            timeout=app[HTTP].timeout,
         )
         cache[manifest.id] = adapter
     return adapter

@@ -108,6 +108,9 @@ def admin_paths() -> dict[str, Any]:
             "get": op("Registered holders, without secrets", "200", operator=False),
             "post": op("Register a holder", "201", sends=True),
         },
+        "/v1/holders/{holder}": {
+            "put": op("Replace a holder's manifest", "200", params=("holder",), sends=True)
+        },
         "/v1/services": {
             "get": op("Registered services", "200"),
             "post": op("Register a service (starts pending)", "201", sends=True),
@@ -129,6 +132,14 @@ def admin_paths() -> dict[str, Any]:
                 params=("holder",),
                 sends=True,
                 operator=False,
+            )
+        },
+        "/v1/consents/{grant_id}/revoke": {
+            "post": op(
+                "End a consent as the operator, with a reason",
+                "200",
+                params=("grant_id",),
+                sends=True,
             )
         },
     }

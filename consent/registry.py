@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationInfo, field_validator
 
 from consent.details import Name
 from consent.durations import CalendarDuration
@@ -114,7 +114,10 @@ class ServiceRegistration(BaseModel):
     privacy_policy_url: HttpUrl
     retention: str = "P1Y"
     notification_endpoint: HttpUrl | None = None
+    # private_key_jwt: the service's public keys inline, or where it publishes them (exactly
+    # one of the two); neither means client_secret_basic.
     jwks: dict[str, object] | None = None
+    jwks_uri: HttpUrl | None = None
     status: ServiceStatus = ServiceStatus.PENDING
 
     @field_validator("redirect_uris")
@@ -126,6 +129,18 @@ class ServiceRegistration(BaseModel):
                 raise ValueError(f"{uri!r} must be an absolute http(s) URI without fragment")
             if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
                 raise ValueError(f"{uri!r}: plain http is allowed on loopback only")
+        return value
+
+    @field_validator("jwks_uri")
+    @classmethod
+    def _one_key_source_https(cls, value: HttpUrl | None, info: ValidationInfo) -> HttpUrl | None:
+        if value is None:
+            return value
+        if info.data.get("jwks") is not None:
+            raise ValueError("give jwks or jwks_uri, not both")
+        # Plain http is checked again when fetched: only with the test/demo setting.
+        if value.scheme == "http" and value.host not in ("127.0.0.1", "localhost", "[::1]"):
+            raise ValueError("jwks_uri must be https (plain http on loopback only)")
         return value
 
     def purpose(self, code: str) -> DeclaredPurpose | None:

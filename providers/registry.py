@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import aiohttp
 
@@ -32,12 +33,15 @@ def build_adapter(
     session: aiohttp.ClientSession,
     specs: Sequence[ResourceSpec] = (),
     revocation_url: str | None = None,
+    timeout: aiohttp.ClientTimeout | None = None,
 ) -> HolderAdapter:
     """Build the adapter for ``protocol``; the session is shared, never created here.
 
     ``resources`` maps names to paths; ``specs`` (the manifest's resources) adds what some
-    protocols need beyond the path: per-call limits and parameter names.
+    protocols need beyond the path: per-call limits and parameter names. ``timeout``, when
+    given, replaces the adapters' own per-call default (the operator's holder timeout).
     """
+    extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
     max_days = {s.name: s.max_days_per_call for s in specs}
     by_identifier = _LINKED_BY_IDENTIFIER.get(protocol)
     if by_identifier is not None:
@@ -50,6 +54,7 @@ def build_adapter(
             resources=resources,
             max_days=max_days,
             session=session,
+            **extra,
         )
     if protocol == "generic-oauth2":
         if not specs:
@@ -63,5 +68,6 @@ def build_adapter(
             client_secret=client_secret,
             resources={s.name: s for s in specs},
             session=session,
+            **extra,
         )
     raise ValueError(f"unknown holder protocol {protocol!r}; known: {', '.join(PROTOCOLS)}")

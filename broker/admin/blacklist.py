@@ -14,6 +14,7 @@ from __future__ import annotations
 import structlog
 from aiohttp import web
 
+from broker.holder_cache import invalidate_holder
 from broker.storage.holder_side import SqlHolderSide
 from broker.unit import unit_of_work
 from consent.errors import ConsentError
@@ -39,6 +40,7 @@ async def blacklist_service(
             raise UnknownParty(f"no holder {holder_id!r} or no service {service!r}")
         side = SqlHolderSide(uow.conn)
         if await side.blacklist(holder_id, service, reason, actor, uow.now):
+            await invalidate_holder(uow.conn, holder_id)  # cached blocked services (#6)
             await uow.ledger.append(
                 LedgerEvent(
                     kind="service.blacklisted",
@@ -88,6 +90,7 @@ async def lift_blacklist(app: web.Application, *, holder_id: str, service: str, 
     async with unit_of_work(app) as uow:
         lifted = await SqlHolderSide(uow.conn).unblacklist(holder_id, service)
         if lifted:
+            await invalidate_holder(uow.conn, holder_id)  # cached blocked services (#6)
             await uow.ledger.append(
                 LedgerEvent(
                     kind="service.unblacklisted", actor=actor, service=service, holder=holder_id

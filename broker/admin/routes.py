@@ -5,12 +5,14 @@
 | ``GET /v1/schemas/holder-manifest.json`` | anyone | JSON Schema of a holder manifest |
 | ``GET /v1/holders`` | anyone | registered holders and their resources (no secrets) |
 | ``POST /v1/holders`` | operator | register a holder (manifest + broker's client) |
+| ``PUT /v1/holders/{holder}`` | operator | replace a holder's manifest (``holders.py``) |
 | ``POST /v1/services`` | operator | register a service; it starts ``pending`` |
 | ``GET /v1/services`` | operator | registered services |
 | ``POST /v1/services/{client_id}/approve`` | operator | approve a service |
 | ``GET/POST /v1/holders/{holder}/blacklist`` | operator | a holder's blacklist; add |
 | ``DELETE /v1/holders/{holder}/blacklist/{service}`` | operator | lift an entry |
 | ``POST /v1/holders/{holder}/revocations`` | the holder (signed) | holder-side revocation |
+| ``POST /v1/consents/{grant_id}/revoke`` | operator | end one consent (``consents.py``) |
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.exc import IntegrityError
 
+from broker.admin import consents
 from broker.admin.blacklist import UnknownParty, blacklist_service, lift_blacklist
+from broker.admin.holders import put_holder
 from broker.admin.requests import invalid, json_object, require_operator
 from broker.admin.revocations import holder_revocation
 from broker.http.problems import Problem
@@ -147,6 +151,7 @@ def setup(app: web.Application) -> None:
     router.add_get("/v1/schemas/holder-manifest.json", holder_schema)
     router.add_get("/v1/holders", list_holders)
     router.add_post("/v1/holders", add_holder)
+    router.add_put("/v1/holders/{holder}", put_holder)
     router.add_get("/v1/services", list_services)
     router.add_post("/v1/services", add_service)
     router.add_post("/v1/services/{client_id}/approve", approve)
@@ -154,3 +159,4 @@ def setup(app: web.Application) -> None:
     router.add_post("/v1/holders/{holder}/blacklist", add_to_blacklist)
     router.add_delete("/v1/holders/{holder}/blacklist/{service}", remove_from_blacklist)
     router.add_post("/v1/holders/{holder}/revocations", holder_revocation)
+    consents.setup(app)

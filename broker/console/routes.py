@@ -25,6 +25,12 @@ from broker.storage.holder_staff import SqlHolderStaff, Staff
 from broker.unit import unit_of_work
 from broker.web.csrf import check_csrf
 from broker.web.render import PageError, render
+from broker.web.throttle import (
+    address_key,
+    address_throttled,
+    client_address,
+    record_address_failure,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -43,9 +49,13 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     form = await check_csrf(request)
     login = (form.get("login") or "").strip().lower()[:254]
     password = (form.get("password") or "")[:1024]
+    address = address_key("console", client_address(request))
     async with unit_of_work(request.app) as uow:
         staff_repo, now = SqlHolderStaff(uow.conn), uow.now
-        if await staff_repo.recent_failures(login, now - FAILURE_WINDOW) >= MAX_FAILURES:
+        if (
+            await address_throttled(request, uow.conn, address, now)
+            or await staff_repo.recent_failures(login, now - FAILURE_WINDOW) >= MAX_FAILURES
+        ):
             log.info("console.login_throttled")
             return render(
                 request, "console/login.html", status=429, failed=False, throttled=True, login=login
@@ -53,6 +63,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         staff = await staff_repo.check_password(login, password) if login else None
         if staff is None:
             await staff_repo.record_failure(login, now)
+            await record_address_failure(uow.conn, address, now)
             await uow.commit()
             log.info("console.login_failed")
             return render(

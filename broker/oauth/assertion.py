@@ -4,6 +4,9 @@ Checks, in order: a compact JWS signed with an asymmetric algorithm by a key of 
 client's JWKS; ``iss`` = ``sub`` = client_id; ``aud`` names the issuer or the endpoint;
 ``exp`` present, not past and at most five minutes ahead; ``jti`` present. The caller
 stores the ``jti`` to refuse a replay.
+
+The client's keys are its registered ``jwks``, or the set its ``jwks_uri`` serves
+(``service_keys.py``: fetched, cached, refetched once for a key id it does not know).
 """
 
 from __future__ import annotations
@@ -13,11 +16,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from aiohttp import web
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from broker.oauth.errors import InvalidClient
+from broker.oauth.service_keys import JwksUnavailable, service_keys
+from consent.registry import ServiceRegistration
 
 ALGORITHMS = ["ES256", "RS256", "PS256"]
 MAX_LIFETIME = 300
@@ -40,6 +46,40 @@ def unverified_issuer(assertion: str) -> str:
     if not isinstance(issuer, str) or not issuer:
         raise InvalidClient("the client assertion names no issuer")
     return issuer
+
+
+def _unverified_kid(assertion: str) -> str | None:
+    try:
+        header = jws.extract_compact(assertion.encode("ascii")).protected
+    except (JoseError, ValueError, UnicodeError):
+        raise InvalidClient("malformed client assertion") from None
+    kid = header.get("kid")
+    return kid if isinstance(kid, str) and 0 < len(kid) <= 256 else None
+
+
+async def verify_client_assertion(
+    app: web.Application,
+    registration: ServiceRegistration,
+    assertion: str,
+    *,
+    audiences: tuple[str, ...],
+    now: datetime,
+) -> AssertionClaims:
+    """Verify with the client's inline ``jwks`` or the one at its ``jwks_uri``."""
+    if registration.jwks is not None:
+        jwks = registration.jwks
+    elif registration.jwks_uri is not None:
+        keys, uri = service_keys(app), str(registration.jwks_uri)
+        kid = _unverified_kid(assertion)
+        try:
+            jwks = await (keys.jwks(uri) if kid is None else keys.jwks_with(uri, kid))
+        except JwksUnavailable:
+            raise InvalidClient("the client's key set could not be fetched") from None
+    else:
+        raise InvalidClient("this client has no registered JWKS")
+    return verify_assertion(
+        assertion, client_id=registration.client_id, jwks=jwks, audiences=audiences, now=now
+    )
 
 
 def verify_assertion(

@@ -1,4 +1,5 @@
-"""``/login`` and ``/logout``. Failed logins are throttled per login name."""
+"""``/login`` and ``/logout``. Failed logins are throttled per login name and per client
+address (``throttle.py``)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,12 @@ from broker.web.session import (
     current_resident,
     safe_next,
     set_session_cookie,
+)
+from broker.web.throttle import (
+    address_key,
+    address_throttled,
+    client_address,
+    record_address_failure,
 )
 
 log = structlog.get_logger(__name__)
@@ -38,9 +45,13 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     password = (form.get("password") or "")[:1024]
     next_path = safe_next(form.get("next"))
     settings = request.app[SETTINGS]
+    address = address_key("resident", client_address(request))
     async with unit_of_work(request.app) as uow:
         now = uow.now
-        if await uow.residents.recent_failures(login, now - FAILURE_WINDOW) >= MAX_FAILURES:
+        if (
+            await address_throttled(request, uow.conn, address, now)
+            or await uow.residents.recent_failures(login, now - FAILURE_WINDOW) >= MAX_FAILURES
+        ):
             log.info("login.throttled")
             return render(
                 request,
@@ -53,6 +64,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         resident = await uow.residents.check_password(login, password) if login else None
         if resident is None:
             await uow.residents.record_failure(login, now)
+            await record_address_failure(uow.conn, address, now)
             await uow.commit()
             log.info("login.failed")
             return render(

@@ -117,6 +117,7 @@ async def running_stack(
     coach_port: int | None = None,
     with_coach: bool = False,
     simulator_config: dict[str, Any] | None = None,
+    settings_overrides: dict[str, Any] | None = None,
 ) -> AsyncIterator[Stack]:
     broker_port, simulator_port = free_port(), free_port()
     coach_port = coach_port or free_port()
@@ -134,6 +135,7 @@ async def running_stack(
         cookie_secure=False,
         log_json=True,
         operator_token=OPERATOR_TOKEN,
+        **(settings_overrides or {}),
     )
     await upgrade_async(database_url)
     engine = make_engine(database_url)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from providers.enedis.simulator import consent_page, operator, token
+from providers.enedis.simulator import consent_page, faults, operator, token
 from providers.enedis.simulator.config import SimulatorConfig
 from providers.enedis.simulator.customers import CUSTOMER_APIS, customer_handler
 from providers.enedis.simulator.errors import json_errors
@@ -28,8 +28,9 @@ async def count_calls(request: web.Request, handler: Handler) -> web.StreamRespo
 
 
 def create_simulator_app(config: SimulatorConfig) -> web.Application:
-    app = web.Application(middlewares=[json_errors, count_calls])
+    app = web.Application(middlewares=[json_errors, count_calls, faults.misbehave])
     app[STATE] = SimulatorState.create(config)
+    app[faults.FAULT] = []  # off until a test switches a fault on (faults.py)
     routes = app.router
     routes.add_get(consent_page.PATH, consent_page.show)
     routes.add_post(consent_page.PATH, consent_page.answer)
@@ -42,4 +43,5 @@ def create_simulator_app(config: SimulatorConfig) -> web.Application:
     routes.add_post(f"{operator.PREFIX}/consents/revoke", operator.revoke_consent)
     routes.add_get(f"{operator.PREFIX}/stats", operator.stats)
     routes.add_get(f"{operator.PREFIX}/big", operator.big)
+    routes.add_post(f"{operator.PREFIX}/faults", faults.set_fault)
     return app

@@ -3,20 +3,17 @@ and the ledger entry each of those leaves."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
-from datetime import date
+import json
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 from sqlalchemy import select, update
 
-from broker.holders import ADAPTERS
 from broker.storage.tables import holders
-from providers.base import CredentialSink, HolderStream, HolderUnavailable
-from tests.e2e.data.support import Grant, data_url, days_ago, grant, ledger_of
-from tests.support.stack import HOLDER_CLIENT_ID, Stack
+from tests.e2e.data.support import Grant, data_url, days_ago, forget_holder, grant, ledger_of
+from tests.support.stack import HOLDER_CLIENT_ID, Stack, running_stack
 
 
 async def _failures(stack: Stack, grant_id: str) -> list[str]:
@@ -50,6 +47,7 @@ async def test_a_holder_refusal_of_a_range_is_the_holders_400(
         await conn.execute(
             update(holders).where(holders.c.id == "enedis").values(manifest=manifest)
         )
+    forget_holder(stack, "enedis")
     live = await grant(stack, http)
     status, body = await _problem(
         http, data_url(stack, "consumption_load_curve"), live, days_ago(11), days_ago(1)
@@ -89,71 +87,69 @@ async def test_a_holder_that_is_down_is_502_holder_unavailable(
     assert await _failures(stack, live.grant_id) == ["holder_unavailable"]
 
 
-_SENT_BEFORE_BREAKING = (
-    b'{"meter_reading":{"interval_reading":[{"value":"540","date":"2024-01-01"},{"val',
-    b'ue":"541"',
-)
+async def _fault(
+    stack: Stack, http: aiohttp.ClientSession, mode: str | None, seconds: float = 0
+) -> None:
+    """Switch the simulated Enedis into a fault mode (providers/enedis/simulator/faults.py)."""
+    async with http.post(
+        f"{stack.simulator_url}/_simulator/faults", json={"mode": mode, "seconds": seconds}
+    ) as response:
+        assert response.status == 200, await response.text()
 
 
-class _FakeHolder:
-    """Stands in for the holder adapter: a stall, or a stream that breaks halfway."""
-
-    protocol = "enedis-dataconnect"
-
-    def __init__(self, *, stall: bool) -> None:
-        self._stall = stall
-
-    @asynccontextmanager
-    async def fetch(
-        self,
-        *,
-        credential: Mapping[str, str],
-        resource: str,
-        start: date,
-        end: date,
-        renewed: CredentialSink | None = None,
-    ) -> AsyncIterator[HolderStream]:
-        if self._stall:
-            raise HolderUnavailable("holder unreachable: TimeoutError") from TimeoutError()
-        yield HolderStream(status=200, content_type="application/json", chunks=self._broken())
-
-    async def _broken(self) -> AsyncIterator[bytes]:
-        for chunk in _SENT_BEFORE_BREAKING:
-            yield chunk
-        raise HolderUnavailable("holder stream broke: ClientPayloadError")
-
-
-async def _with_fake_holder(stack: Stack, http: aiohttp.ClientSession, *, stall: bool) -> Grant:
+async def _warm(stack: Stack, http: aiohttp.ClientSession) -> Grant:
+    """A live grant and one good transfer (the broker has its holder token and adapter)."""
     live = await grant(stack, http)
-    # One real transfer first, so that the broker has built its adapter cache.
     async with http.get(
         data_url(stack), params={"start": days_ago(3), "end": days_ago(1)}, headers=live.auth
     ) as response:
         assert response.status == 200
         await response.read()
-    stack.broker_app[ADAPTERS]["enedis"] = _FakeHolder(stall=stall)  # type: ignore[assignment]
     return live
 
 
-async def test_a_holder_that_times_out_is_504(stack: Stack, http: aiohttp.ClientSession) -> None:
-    live = await _with_fake_holder(stack, http, stall=True)
+@pytest.mark.parametrize("mode", ["garbage", "html", "wrong_shape"])
+async def test_a_holder_that_answers_garbage_is_502_holder_unavailable(
+    stack: Stack, http: aiohttp.ClientSession, mode: str
+) -> None:
+    live = await _warm(stack, http)
+    await _fault(stack, http, mode)
     status, body = await _problem(http, data_url(stack), live, days_ago(3), days_ago(1))
-    assert status == 504
+    assert status == 502
     assert body["reason"] == "holder_unavailable"
-    assert await _failures(stack, live.grant_id) == ["holder_timeout"]
+    assert body["grant_id"] == live.grant_id
+    assert await _failures(stack, live.grant_id) == ["holder_unavailable"]
 
 
-async def test_a_stream_broken_halfway_is_a_broken_response_not_a_short_success(
+async def test_a_holder_that_times_out_is_504(tmp_path: Path, http: aiohttp.ClientSession) -> None:
+    # The operator's holder timeout made short so that the test is quick; the holder really
+    # is silent on a real socket for longer than that.
+    async with running_stack(tmp_path, settings_overrides={"holder_timeout": 1.0}) as stack:
+        live = await _warm(stack, http)
+        await _fault(stack, http, "slow", seconds=4)
+        status, body = await _problem(http, data_url(stack), live, days_ago(3), days_ago(1))
+        assert status == 504
+        assert body["reason"] == "holder_unavailable"
+        assert await _failures(stack, live.grant_id) == ["holder_timeout"]
+
+
+async def test_a_stream_cut_halfway_is_a_broken_response_not_a_short_success(
     stack: Stack, http: aiohttp.ClientSession
 ) -> None:
-    live = await _with_fake_holder(stack, http, stall=False)
+    live = await _warm(stack, http)
+    await _fault(stack, http, "cut")
+    received = bytearray()
     async with http.get(
-        data_url(stack), params={"start": days_ago(3), "end": days_ago(1)}, headers=live.auth
+        data_url(stack), params={"start": days_ago(30), "end": days_ago(1)}, headers=live.auth
     ) as response:
         assert response.status == 200  # the headers had gone before the holder broke
+        assert response.headers["Transfer-Encoding"] == "chunked"
         with pytest.raises(aiohttp.ClientPayloadError):
-            await response.read()
+            async for chunk in response.content.iter_any():
+                received += chunk
+    assert received.startswith(b'{"meter_reading"')  # the first half did arrive...
+    with pytest.raises(ValueError):
+        json.loads(received)  # ...and is visibly not a whole document
     failed = [e for e in await ledger_of(stack, live.grant_id) if e.kind == "transfer.failed"]
     assert [e.details["outcome"] for e in failed] == ["stream_broken"]
-    assert failed[0].details["bytes"] == sum(map(len, _SENT_BEFORE_BREAKING))
-    assert failed[0].details["records"] == 2  # the second one cut across two chunks
+    assert failed[0].details["bytes"] == len(received)

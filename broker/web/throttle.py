@@ -1,0 +1,88 @@
+"""Failed-login throttling per client address, next to the per-login-name throttle of each
+login form (``broker/web/login.py``, ``broker/console/routes.py``).
+
+Per name alone, an attacker trying one password on many names from one address is never
+slowed; so failures also count per address, in the same ``login_attempts`` table, under a
+key no login name can take (names are lower-cased before use; these keys start with
+upper-case ``ADDRESS``). A successful login clears its name's count, never its address's:
+an attacker with one valid account must not be able to reset the address count.
+
+The address is the peer of the TCP connection. ``X-Forwarded-For`` is believed only when
+that peer is one of ``AIGUILLAGE_TRUSTED_PROXIES`` (the reverse proxy of
+``deploy/nginx.conf``), and then only up to the first hop that is not a trusted proxy.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from datetime import datetime, timedelta
+
+from aiohttp import web
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from broker.keys import SETTINGS
+from broker.storage.tables import login_attempts
+
+ADDRESS_WINDOW = timedelta(minutes=15)
+
+_Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _networks(entries: list[str]) -> list[_Network]:
+    return [ipaddress.ip_network(e.strip(), strict=False) for e in entries if e.strip()]
+
+
+def _is_trusted(address: str, networks: list[_Network]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
+def client_address(request: web.Request) -> str:
+    """Who is asking: the connection's peer, or what trusted proxies say they saw."""
+    peer = request.remote or "unknown"
+    trusted = _networks(request.app[SETTINGS].trusted_proxies)
+    if not trusted or not _is_trusted(peer, trusted):
+        return peer
+    hops = [
+        hop.strip()
+        for header in request.headers.getall("X-Forwarded-For", [])
+        for hop in header.split(",")
+    ]
+    address = peer
+    for hop in reversed(hops):  # the last hop was added by the proxy we trust
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            break  # garbage: believe no further
+        address = hop
+        if not _is_trusted(hop, trusted):
+            break
+    return address
+
+
+def address_key(surface: str, address: str) -> str:
+    return f"ADDRESS {surface} {address}"[:254]
+
+
+async def address_failures(conn: AsyncConnection, key: str, now: datetime) -> int:
+    count = await conn.scalar(
+        select(func.count())
+        .select_from(login_attempts)
+        .where(login_attempts.c.login == key, login_attempts.c.at >= now - ADDRESS_WINDOW)
+    )
+    return int(count or 0)
+
+
+async def record_address_failure(conn: AsyncConnection, key: str, now: datetime) -> None:
+    await conn.execute(insert(login_attempts).values(login=key, at=now))
+
+
+async def address_throttled(
+    request: web.Request, conn: AsyncConnection, key: str, now: datetime
+) -> bool:
+    limit = request.app[SETTINGS].login_failures_per_address
+    return await address_failures(conn, key, now) >= limit

@@ -1,0 +1,118 @@
+"""Password spraying: many login names tried from one address are throttled per address,
+at the resident login and the holder console login alike. The address is the TCP peer;
+``X-Forwarded-For`` counts only when a trusted proxy sends it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import aiohttp
+
+from broker.storage.holder_staff import SqlHolderStaff
+from broker.storage.uow import SqlUnitOfWork
+from tests.support.flow import field_value
+from tests.support.stack import Stack
+
+LIMIT = 3
+STAFF_LOGIN = "guichet@enedis.example.fr"
+STAFF_PASSWORD = "a long console password"  # a test account's password
+
+
+@asynccontextmanager
+async def _client(source: str = "127.0.0.1") -> AsyncIterator[aiohttp.ClientSession]:
+    """A browser stand-in whose connections come from ``source`` (127.0.0.0/8 is all ours)."""
+    connector = aiohttp.TCPConnector(local_addr=(source, 0), force_close=True)
+    jar = aiohttp.CookieJar(unsafe=True)
+    async with aiohttp.ClientSession(connector=connector, cookie_jar=jar) as session:
+        yield session
+
+
+async def _login(
+    stack: Stack,
+    http: aiohttp.ClientSession,
+    login: str,
+    password: str,
+    *,
+    console: bool = False,
+    headers: dict[str, str] | None = None,
+) -> int:
+    path = "/console/login" if console else "/login"
+    async with http.get(f"{stack.broker_url}{path}", allow_redirects=False) as response:
+        page = await response.text()
+    form = {"csrf_token": field_value(page, "csrf_token"), "login": login, "password": password}
+    async with http.post(
+        f"{stack.broker_url}{path}", data=form, headers=headers or {}, allow_redirects=False
+    ) as response:
+        if response.status == 429:
+            assert response.content_type == "text/html"
+            text = await response.text()
+            assert "Trop de tentatives" in text
+        return response.status
+
+
+async def _spray(stack: Stack, http: aiohttp.ClientSession, *, console: bool = False) -> None:
+    """One wrong password on each of LIMIT different names: no name reaches its own limit."""
+    for n in range(LIMIT):
+        status = await _login(stack, http, f"victim{n}@example.fr", "password1", console=console)
+        assert status == 401
+
+
+async def test_spraying_the_resident_login_from_one_address_is_throttled(
+    stack: Stack,
+) -> None:
+    stack.settings.login_failures_per_address = LIMIT
+    async with _client() as attacker:
+        await _spray(stack, attacker)
+        assert await _login(stack, attacker, "victim9@example.fr", "password1") == 429
+        # Throttled means throttled: a right password from that address waits too, and a
+        # forged X-Forwarded-For does not make the attacker someone else.
+        assert await _login(stack, attacker, stack.resident_login, stack.resident_password) == 429
+        spoofed = {"X-Forwarded-For": "198.51.100.7"}
+        assert await _login(stack, attacker, "x@example.fr", "p", headers=spoofed) == 429
+    # The resident, from another address, is not locked out by someone else's spraying.
+    async with _client("127.0.0.2") as resident:
+        assert await _login(stack, resident, stack.resident_login, stack.resident_password) == 303
+
+
+async def test_a_good_login_does_not_reset_the_address_count(stack: Stack) -> None:
+    stack.settings.login_failures_per_address = LIMIT
+    async with _client() as attacker:
+        for n in range(LIMIT - 1):
+            assert await _login(stack, attacker, f"victim{n}@example.fr", "password1") == 401
+        assert await _login(stack, attacker, stack.resident_login, stack.resident_password) == 303
+    async with _client() as attacker:
+        assert await _login(stack, attacker, "victim8@example.fr", "password1") == 401
+        assert await _login(stack, attacker, "victim9@example.fr", "password1") == 429
+
+
+async def test_spraying_the_console_login_from_one_address_is_throttled(stack: Stack) -> None:
+    stack.settings.login_failures_per_address = LIMIT
+    async with SqlUnitOfWork(stack.engine) as uow:
+        await SqlHolderStaff(uow.conn).add(
+            holder="enedis", login=STAFF_LOGIN, password=STAFF_PASSWORD, now=uow.now
+        )
+        await uow.commit()
+    async with _client() as attacker:
+        await _spray(stack, attacker, console=True)
+        assert await _login(stack, attacker, STAFF_LOGIN, STAFF_PASSWORD, console=True) == 429
+        # The console and the resident login count apart.
+        assert await _login(stack, attacker, stack.resident_login, stack.resident_password) == 303
+    async with _client("127.0.0.2") as staff:
+        assert await _login(stack, staff, STAFF_LOGIN, STAFF_PASSWORD, console=True) == 303
+
+
+async def test_behind_a_trusted_proxy_the_forwarded_address_is_the_client(stack: Stack) -> None:
+    stack.settings.login_failures_per_address = LIMIT
+    stack.settings.trusted_proxies = ["127.0.0.1/32"]
+    attacker = {"X-Forwarded-For": "203.0.113.9"}
+    resident = {"X-Forwarded-For": "198.51.100.7, 203.0.113.9"}  # the proxy appends the peer
+    async with _client() as proxy:
+        for n in range(LIMIT):
+            assert await _login(stack, proxy, f"v{n}@example.fr", "p", headers=attacker) == 401
+        assert await _login(stack, proxy, "v9@example.fr", "p", headers=attacker) == 429
+        # A client-supplied first hop is not believed: the last untrusted hop is the client.
+        assert await _login(stack, proxy, "v9@example.fr", "p", headers=resident) == 429
+        other = {"X-Forwarded-For": "198.51.100.7"}
+        login, password = stack.resident_login, stack.resident_password
+        assert await _login(stack, proxy, login, password, headers=other) == 303
