@@ -115,6 +115,8 @@ def table(document: dict[str, Any]) -> str:
     extra = document["figures"]
     for line in _details(extra):
         rows.append((line[0], line[1], "", "info"))
+    synchronous = document.get("broker_settings", {}).get("sqlite_synchronous", "full")
+    rows.append(("SQLite brokers: PRAGMA synchronous", synchronous, "", "setting"))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)) for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))

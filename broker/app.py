@@ -12,6 +12,8 @@ import aiohttp
 from aiohttp import web
 
 from broker.crypto import SecretBox, Signer
+from broker.data.appender import appender_ctx
+from broker.holder_cache import holder_cache_ctx
 from broker.holders import ADAPTERS
 from broker.http.middlewares import errors, request_context, security_headers
 from broker.jobs import HANDLERS, POLL_INTERVAL, job_runner
@@ -33,7 +35,8 @@ def _utcnow() -> datetime:
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
-    engine = make_engine(app[SETTINGS].database_url)
+    settings = app[SETTINGS]
+    engine = make_engine(settings.database_url, synchronous=settings.sqlite_synchronous)
     app[ENGINE] = engine
     yield
     await engine.dispose()
@@ -67,6 +70,8 @@ def create_app(settings: Settings) -> web.Application:
     app[HANDLERS] = {}
     app[POLL_INTERVAL] = settings.job_poll_interval
     app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(appender_ctx)  # the data plane's group-committed ledger entries
+    app.cleanup_ctx.append(holder_cache_ctx)  # holder records; LISTEN/NOTIFY on PostgreSQL
     # Probes, metrics (watching the engine opened just above) and housekeeping jobs.
     setup_ops(app)
     app.cleanup_ctx.append(_http_client)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from broker.crypto import SecretBox, hash_token
+from broker.holder_cache import invalidate_holder
 from broker.storage.holder_side import SqlHolderSide
 from broker.storage.residents import RESIDENT_ID_PREFIX, Resident
 from broker.storage.uow import SqlUnitOfWork
@@ -65,6 +66,7 @@ async def register_holder(
     )
     async with SqlUnitOfWork(engine) as uow:
         await uow.holders.add(parsed.manifest, parsed.client_id, sealed, uow.now)
+        await invalidate_holder(uow.conn, parsed.manifest.id)  # every instance's cache (#6)
         if parsed.webhook_secret is not None:
             webhook = box.seal(
                 {"secret": parsed.webhook_secret.get_secret_value()},
@@ -97,7 +99,7 @@ async def register_service(
     secret: str | None = None
     if parsed.client_secret is not None:
         secret = parsed.client_secret.get_secret_value()
-    elif registration.jwks is None:
+    elif registration.jwks is None and registration.jwks_uri is None:
         secret = secrets.token_urlsafe(32)
     async with SqlUnitOfWork(engine) as uow:
         await uow.services.add(registration, hash_token(secret) if secret else None, uow.now)

@@ -69,28 +69,38 @@ def day_window(now: datetime) -> tuple[str, float]:
 async def take_request(
     conn: AsyncConnection, *, holder: str, service: str, terms: ContractTerms, now: datetime
 ) -> None:
-    """Count one request against the contract, or raise ``QuotaExceeded`` (nothing counted)."""
+    """Count one request against the contract, or raise ``QuotaExceeded`` (nothing counted).
+
+    One statement when the request is admitted (``SqlCounters.take_pair``); a refusal then
+    gives back what was counted and reads which limit it was, in the order day, second,
+    hour (the first one hit is the one named)."""
     counters = SqlCounters(conn)
     day_key, day_ends = day_window(now)
-    if await counters.bytes_in(holder, service, day_key) >= terms.bytes_per_day:
+    first, second = request_windows(terms, now)
+    taken = await counters.take_pair(
+        holder,
+        service,
+        ((first.key, first.limit), (second.key, second.limit)),
+        (day_key, terms.bytes_per_day),
+    )
+    if len(taken) == 2:
+        return
+    for key in taken:
+        await counters.give_back(holder, service, key)
+    if not taken and await counters.bytes_in(holder, service, day_key) >= terms.bytes_per_day:
         raise ContractLimitReached(
             f"bytes_per_day: the {terms.bytes_per_day} bytes a day agreed between holder "
             f"{holder} and this service are used up",
             retry_after=max(1, math.ceil(day_ends - now.timestamp())),
             limit="bytes_per_day",
         )
-    taken: list[Window] = []
-    for window in request_windows(terms, now):
-        if not await counters.take(holder, service, window.key, window.limit):
-            for earlier in taken:
-                await counters.give_back(holder, service, earlier.key)
-            raise ContractLimitReached(
-                f"{window.term}: at most {window.limit} requests per "
-                f"{_span(window.term, terms)} agreed between holder {holder} and this service",
-                retry_after=window.retry_after(now.timestamp()),
-                limit=window.term,
-            )
-        taken.append(window)
+    window = second if first.key in taken else first
+    raise ContractLimitReached(
+        f"{window.term}: at most {window.limit} requests per "
+        f"{_span(window.term, terms)} agreed between holder {holder} and this service",
+        retry_after=window.retry_after(now.timestamp()),
+        limit=window.term,
+    )
 
 
 async def add_bytes(

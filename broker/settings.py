@@ -5,6 +5,7 @@ environment. Every field can be set as ``AIGUILLAGE_<NAME>``.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,11 +31,20 @@ class Settings(BaseSettings):
     # A session cookie needs ``Secure`` in production; loopback demos run plain HTTP.
     cookie_secure: bool = True
     operator_token: SecretStr = Field(default=SecretStr(""))
+    # A service's ``jwks_uri`` must be https; tests and the demo may allow plain http to a
+    # loopback address (``broker/oauth/service_keys.py``).
+    jwks_allow_http_loopback: bool = False
 
     access_token_ttl: int = 600
     authorization_code_ttl: int = 60
     par_ttl: int = 90
     session_ttl: int = 3600
+    # Failed logins allowed per client address in 15 minutes (each login name has its own
+    # limit of 5 too), for the resident and the console login alike (broker/web/throttle.py).
+    login_failures_per_address: int = Field(default=20, ge=1)
+    # Reverse proxies (addresses or networks) whose X-Forwarded-For is believed; empty:
+    # the client is the TCP peer, whatever headers say.
+    trusted_proxies: list[str] = Field(default_factory=list)
     # How long a resident has to go through login, consent and holder linking.
     authorization_ttl: int = 900
     max_body_bytes: int = 64 * 1024
@@ -51,6 +61,14 @@ class Settings(BaseSettings):
     purge_interval: float = 3600.0
     purge_grace: float = 86400.0
     log_json: bool = True
+    # Holder records cached by the data plane (broker/holder_cache.py) are reloaded after
+    # this many seconds even without an invalidation (a change made by hand, or by the CLI
+    # in another process on SQLite). 0 turns the cache off.
+    holder_cache_seconds: float = 5.0
+    # SQLite only: PRAGMA synchronous. ``full`` (default) syncs the WAL on every commit, so a
+    # committed transfer's ledger entry survives a power cut; ``normal`` syncs only at
+    # checkpoints: a power cut (not a crash of the process) may lose the last commits.
+    sqlite_synchronous: Literal["full", "normal"] = "full"
 
     @field_validator("issuer")
     @classmethod

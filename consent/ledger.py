@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -139,3 +140,175 @@ def verify(entries: Iterable[LedgerEntry]) -> Verification:
         if not verifier.feed(entry):
             break
     return verifier.result()
+
+
+# --- Verifying from plain rows, in ranges -----------------------------------------------
+#
+# ``aiguillage ledger verify`` replays millions of entries. Building a ``LedgerEntry`` per
+# row (pydantic) and going through ``compute_hash`` costs about as much as reading the row;
+# the rows the database hands back are already typed, so the check below works on plain
+# tuples and builds the same canonical text itself. ``compute_hash`` stays the definition:
+# ``tests/unit/consent/test_ledger_fast_hash.py`` checks with hypothesis that
+# ``row_hash`` agrees with it for arbitrary entries.
+
+# (seq, at, kind, actor, subject, consent_id, service, holder, details, prev_hash, hash),
+# ``at`` already as ``datetime.isoformat(timespec="microseconds")`` of the UTC moment.
+LedgerRow = tuple[
+    int, str, str, str, str | None, str | None, str | None, str | None, dict[str, Scalar], str, str
+]
+
+_ENCODER = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, check_circular=False
+)
+# ``JSONEncoder.encode`` builds its C encoder anew on every call; build it once (the same
+# arguments ``JSONEncoder.iterencode`` passes), or fall back to ``encode`` without it.
+_c_make_encoder: Any = getattr(json.encoder, "c_make_encoder", None)
+_c_encode: Any = (
+    None
+    if _c_make_encoder is None
+    else _c_make_encoder(
+        None, _ENCODER.default, json.encoder.encode_basestring, None, ":", ",", True, False, True
+    )
+)
+
+
+def _encode(body: dict[str, Any]) -> str:
+    return _ENCODER.encode(body) if _c_encode is None else "".join(_c_encode(body, 0))
+
+
+_sha256 = hashlib.sha256
+
+
+_string = json.encoder.encode_basestring  # what the encoder uses with ensure_ascii=False
+
+
+def row_hash(row: LedgerRow) -> str:
+    """``compute_hash`` of a plain row (its own ``hash`` field is ignored)."""
+    seq, at, kind, actor, subject, consent_id, service, holder, details, prev_hash, _ = row
+    if _c_encode is not None and type(seq) is int:
+        # The canonical text written out in its (sorted) key order, each value encoded as
+        # the encoder would; only ``details`` goes through the encoder itself.
+        string = _string
+        text = (
+            f'{{"actor":{string(actor)},"at":{string(at)},"consent_id":'
+            f"{'null' if consent_id is None else string(consent_id)},"
+            f'"details":{"".join(_c_encode(details, 0))},"holder":'
+            f"{'null' if holder is None else string(holder)},"
+            f'"kind":{string(kind)},"prev_hash":{string(prev_hash)},"seq":{int.__repr__(seq)},'
+            f'"service":{"null" if service is None else string(service)},"subject":'
+            f"{'null' if subject is None else string(subject)}}}"
+        )
+        return _sha256(text.encode()).hexdigest()
+    body = {
+        "actor": actor,
+        "at": at,
+        "consent_id": consent_id,
+        "details": details,
+        "holder": holder,
+        "kind": kind,
+        "prev_hash": prev_hash,
+        "seq": seq,
+        "service": service,
+        "subject": subject,
+    }
+    return _sha256(_encode(body).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class RangePart:
+    """What checking one seq range of the chain found. Its first entry's ``seq`` and
+    ``prev_hash`` are the joint with the range before, checked by ``join_ranges``;
+    everything else in the range (the seqs follow, each previous-hash names the entry
+    before, each hash matches its content) is checked by ``RangeVerifier``."""
+
+    count: int  # entries that passed, before the first bad one if any
+    first_seq: int | None = None  # None: the range held no entry
+    first_prev_hash: str | None = None
+    last_seq: int | None = None  # the last entry that passed
+    last_hash: str | None = None
+    bad_seq: int | None = None
+    problem: str | None = None
+
+
+class RangeVerifier:
+    """``ChainVerifier`` over one range of plain rows, its joint left to ``join_ranges``."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._first: tuple[int, str] | None = None
+        self._last: tuple[int, str] | None = None
+        self._bad: tuple[int, str] | None = None
+
+    def feed(self, rows: Iterable[LedgerRow]) -> bool:
+        """Check the next rows, in seq order; False once the range is broken."""
+        if self._bad is not None:
+            return False
+        count, last = self._count, self._last
+        for row in rows:
+            seq, prev_hash, stored = row[0], row[9], row[10]
+            problem = None
+            if last is None:
+                self._first = (seq, prev_hash)
+            elif seq != last[0] + 1:
+                problem = f"expected entry {last[0] + 1}, found {seq} (deleted or reordered)"
+            elif prev_hash != last[1]:
+                problem = "its previous-hash does not match the entry before it"
+            if problem is None and row_hash(row) != stored:
+                problem = "its content does not match its hash (edited)"
+            if problem is not None:
+                self._bad = (seq if last is None else last[0] + 1, problem)
+                break
+            count += 1
+            last = (seq, stored)
+        self._count, self._last = count, last
+        return self._bad is None
+
+    def result(self) -> RangePart:
+        first_seq, first_prev = self._first if self._first is not None else (None, None)
+        last_seq, last_hash = self._last if self._last is not None else (None, None)
+        bad_seq, problem = self._bad if self._bad is not None else (None, None)
+        return RangePart(
+            count=self._count,
+            first_seq=first_seq,
+            first_prev_hash=first_prev,
+            last_seq=last_seq,
+            last_hash=last_hash,
+            bad_seq=bad_seq,
+            problem=problem,
+        )
+
+
+def join_ranges(parts: Iterable[RangePart]) -> Verification:
+    """The verification of the whole chain from its consecutive ranges, in order: the
+    same answer as ``verify`` over all the entries, to the first bad seq and the count."""
+    expected, prev_hash, count = 1, GENESIS_HASH, 0
+
+    def broken(seq: int, problem: str, counted: int, head: tuple[int, str]) -> Verification:
+        return Verification(
+            ok=False,
+            count=counted,
+            head_seq=head[0],
+            head_hash=head[1],
+            first_bad_seq=seq,
+            problem=problem,
+        )
+
+    for part in parts:
+        if part.first_seq is None:
+            continue
+        head = (expected - 1, prev_hash)
+        if part.first_seq != expected:
+            problem = f"expected entry {expected}, found {part.first_seq} (deleted or reordered)"
+            return broken(expected, problem, count, head)
+        if part.first_prev_hash != prev_hash:
+            problem = "its previous-hash does not match the entry before it"
+            return broken(expected, problem, count, head)
+        if part.bad_seq is not None:
+            assert part.problem is not None
+            if part.last_seq is not None and part.last_hash is not None:
+                head = (part.last_seq, part.last_hash)
+            return broken(part.bad_seq, part.problem, count + part.count, head)
+        assert part.last_seq is not None and part.last_hash is not None
+        count += part.count
+        expected, prev_hash = part.last_seq + 1, part.last_hash
+    return Verification(ok=True, count=count, head_seq=expected - 1, head_hash=prev_hash)

@@ -286,21 +286,42 @@ async def record_transfer(
     records: int | None,
     now: datetime,
 ) -> None:
-    await uow.ledger.append(
-        _event(
-            "transfer.served" if outcome == "ok" else "transfer.failed",
-            consent,
-            f"service:{consent.service}",
-            resource=resource,
-            start=start.isoformat() if start else None,
-            end=end.isoformat() if end else None,
-            outcome=outcome,
-            bytes=bytes_sent,
-            records=records,
-        ),
-        now,
+    event = transfer_event(
+        consent,
+        resource=resource,
+        start=start,
+        end=end,
+        outcome=outcome,
+        bytes_sent=bytes_sent,
+        records=records,
     )
+    await uow.ledger.append(event, now)
     await uow.commit()
+
+
+def transfer_event(
+    consent: Consent,
+    *,
+    resource: str,
+    start: date | None,
+    end: date | None,
+    outcome: str,
+    bytes_sent: int,
+    records: int | None,
+) -> LedgerEvent:
+    """The ledger event of a transfer; the data plane group-commits these
+    (``broker.data.appender``) instead of calling ``record_transfer`` one by one."""
+    return _event(
+        "transfer.served" if outcome == "ok" else "transfer.failed",
+        consent,
+        f"service:{consent.service}",
+        resource=resource,
+        start=start.isoformat() if start else None,
+        end=end.isoformat() if end else None,
+        outcome=outcome,
+        bytes=bytes_sent,
+        records=records,
+    )
 
 
 async def _owned(uow: UnitOfWork, consent_id: str, subject: str) -> Consent:

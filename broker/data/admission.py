@@ -16,11 +16,11 @@ from aiohttp import web
 
 from broker.crypto import hash_token
 from broker.data.request import DateRange, invalid_token, parse_range
+from broker.holder_cache import CachedHolder, holder_cache
 from broker.holders import open_consent_credential
 from broker.http.problems import Problem
 from broker.keys import CLOCK, ENGINE
 from broker.quota import ContractLimitReached, take_request
-from broker.storage.holder_side import SqlHolderSide
 from broker.storage.registry import HolderRecord
 from broker.storage.tokens import TokenRecord
 from broker.storage.uow import SqlUnitOfWork
@@ -85,15 +85,20 @@ async def admit(request: web.Request, holder_id: str, resource: str, token: str)
     app = request.app
     async with SqlUnitOfWork(app[ENGINE], app[CLOCK]) as uow:
         now = uow.now
-        grant = _live(await uow.tokens.find(hash_token(token)), now)
-        holder = await uow.holders.get(holder_id)
-        spec = holder.manifest.resource(resource) if holder is not None else None
-        if holder is None or spec is None:
+        # The token and its grant in one statement (one trip to the driver on SQLite).
+        found = await uow.tokens.find_with_grant(hash_token(token))
+        grant = _live(None if found is None else found[0], now)
+        # The holder comes from the per-app cache (broker.holder_cache); the token above and
+        # the consent below are read from the database on every request, never cached.
+        cached = await holder_cache(app).get(uow.conn, holder_id)
+        spec = cached.record.manifest.resource(resource) if cached is not None else None
+        if cached is None or spec is None:
             raise Problem(
                 404, "not_found", f"no resource {resource[:64]!r} at holder {holder_id[:64]!r}"
             )
-        consent = _check_grant(grant, await uow.consents.get(grant.grant_id))
-        dates = await _check_policy(request, uow, consent, holder, spec, now)
+        holder = cached.record
+        consent = _check_grant(grant, None if found is None else found[1])
+        dates = await _check_policy(request, uow, consent, cached, spec, now)
         await _take_quota(uow, consent, holder, resource, now)
         sealed = await uow.consents.holder_credential(consent.id)
         if sealed is None:
@@ -107,7 +112,7 @@ async def _check_policy(
     request: web.Request,
     uow: SqlUnitOfWork,
     consent: Consent,
-    holder: HolderRecord,
+    holder: CachedHolder,
     spec: ResourceSpec,
     now: datetime,
 ) -> DateRange:
@@ -120,22 +125,16 @@ async def _check_policy(
         await authorize_transfer(
             uow,
             consent_id=consent.id,
-            holder=holder.manifest.id,
+            holder=holder.record.manifest.id,
             resource=spec.name,
             start=dates.start,
             end=dates.end,
             now=now,
-            blocked_services=await _blocked(uow, holder),
+            blocked_services=holder.blocked,
         )
     except TransferDenied as denial:  # authorize_transfer has put it in the ledger
         raise denied(denial, consent.id) from None
     return dates
-
-
-async def _blocked(uow: SqlUnitOfWork, holder: HolderRecord) -> list[str]:
-    """The manifest's blocked services and the holder's own blacklist, together."""
-    listed = await SqlHolderSide(uow.conn).blacklisted(holder.manifest.id)
-    return [*holder.manifest.contract.blocked_services, *(e.service for e in listed)]
 
 
 async def _take_quota(

@@ -11,20 +11,19 @@ chunk: the service sees a broken transfer, never a short answer passed off as co
 from __future__ import annotations
 
 import contextlib
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import NoReturn
 
 import structlog
 from aiohttp import web
 
 from broker.data.admission import Ticket
-from broker.data.failures import Failure, refused, unavailable
+from broker.data.appender import LEDGER_APPENDER, PendingEntry
+from broker.data.failures import Failure, checked_head, refused, unavailable
 from broker.data.records import TokenCounter
 from broker.holders import adapter_for, credential_sink
-from broker.keys import CLOCK, ENGINE
-from broker.quota import add_bytes
-from broker.storage.uow import SqlUnitOfWork
-from consent.usecases import record_transfer
+from broker.keys import CLOCK
+from consent.usecases import transfer_event
 from providers.base import HolderError, HolderStream, HolderUnavailable
 
 log = structlog.get_logger(__name__)
@@ -65,8 +64,9 @@ async def relay(request: web.Request, ticket: Ticket) -> web.StreamResponse:
             end=ticket.end or today,
             renewed=credential_sink(request.app, ticket.consent.id),
         ) as stream:
+            chunks = await checked_head(stream, ticket.holder.manifest.protocol)
             response = await _prepare(request, stream, ticket.consent.id)
-            async for chunk in stream:
+            async for chunk in chunks:
                 progress.add(chunk)
                 await response.write(chunk)
     except (HolderError, HolderUnavailable) as error:
@@ -139,26 +139,25 @@ async def _record(
     progress: Progress,
     bytes_sent: int | None = None,
 ) -> None:
+    """Put the transfer on record; return once it is committed (group commit, see
+    ``broker.data.appender``), so the answer is finished only after its entry is durable."""
     app = request.app
     sent = progress.bytes if bytes_sent is None else bytes_sent
-    async with SqlUnitOfWork(app[ENGINE], app[CLOCK]) as uow:
-        now: datetime = uow.now
-        if sent:
-            await add_bytes(
-                uow.conn,
-                holder=ticket.holder.manifest.id,
-                service=ticket.consent.service,
-                amount=sent,
-                now=now,
-            )
-        await record_transfer(
-            uow,
-            ticket.consent,
-            resource=ticket.spec.name,
-            start=ticket.start,
-            end=ticket.end,
-            outcome=outcome,
+    event = transfer_event(
+        ticket.consent,
+        resource=ticket.spec.name,
+        start=ticket.start,
+        end=ticket.end,
+        outcome=outcome,
+        bytes_sent=sent,
+        records=progress.records,
+    )
+    await app[LEDGER_APPENDER].append(
+        PendingEntry(
+            event=event,
+            at=app[CLOCK](),
+            holder=ticket.holder.manifest.id,
+            service=ticket.consent.service,
             bytes_sent=sent,
-            records=progress.records,
-            now=now,
         )
+    )

@@ -18,19 +18,31 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, NoReturn
 from urllib.parse import unquote_plus
 
 import structlog
 from aiohttp import web
 from multidict import MultiDict
+from sqlalchemy import bindparam, select
 
 from broker.crypto import hash_token
 from broker.keys import CLOCK, ENGINE, SETTINGS
-from broker.oauth.assertion import unverified_issuer, verify_assertion
+from broker.oauth.assertion import unverified_issuer, verify_client_assertion
 from broker.oauth.errors import InvalidClient
 from broker.oauth.forms import param
 from broker.oauth.store import oauth_store
 from broker.storage.registry import ServiceRecord
+from broker.storage.tables import consents, services, tokens
+from broker.storage.tokens import (
+    SqliteStatement,
+    TokenWithGrant,
+    grant_of,
+    sqlite_driver,
+    token_record,
+)
 from broker.storage.uow import SqlUnitOfWork
 from consent.registry import ServiceRegistration, ServiceStatus
 
@@ -40,11 +52,60 @@ ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 _MAX_ASSERTION = 8192
 
 
-async def authenticate(request: web.Request, form: MultiDict[str]) -> ServiceRegistration:
-    """The authenticated, approved service, or ``InvalidClient``.
+@dataclass(frozen=True)
+class PendingClient:
+    """A client whose credentials have been read. A ``private_key_jwt`` client is already
+    proven (its ``jti`` committed); a ``client_secret_basic`` one is checked by ``check`` on
+    the endpoint's own unit of work, read-only, so that the endpoint's work and the client's
+    authentication share one transaction."""
 
-    Runs in its own unit of work and commits the assertion's ``jti`` before the endpoint
-    does anything, so a replay is refused even when the first request failed later on.
+    basic: tuple[str, str] | None
+    claimed: str | None
+    proven: ServiceRegistration | None
+
+    async def check(self, uow: SqlUnitOfWork) -> ServiceRegistration:
+        """The authenticated, approved service, or ``InvalidClient``."""
+        if self.proven is not None:
+            return self.proven
+        assert self.basic is not None
+        return (await _by_secret(uow, self.basic, self.claimed)).registration
+
+    async def check_with_token(
+        self, uow: SqlUnitOfWork, token_hash: str, *, lock_grant: bool = False
+    ) -> tuple[ServiceRegistration, TokenWithGrant | None]:
+        """``check``, then the token and its grant (``SqlTokens.find_with_grant``, or
+        ``find_locking_grant`` with ``lock_grant``). On SQLite, a ``client_secret_basic``
+        client and the token are read in one statement (one trip to the driver instead of
+        two; SQLite has no row lock to take); the checks are the same."""
+        driver = await sqlite_driver(uow.conn) if self.proven is None else None
+        if driver is None:
+            service = await self.check(uow)
+            if lock_grant:
+                return service, await uow.tokens.find_locking_grant(token_hash)
+            return service, await uow.tokens.find_with_grant(token_hash)
+        assert self.basic is not None
+        client_id, secret = self.basic
+        _check_claimed(client_id, self.claimed)
+        row = None
+        if len(client_id) <= 64:
+            rows = await _SQLITE_SERVICE_AND_TOKEN.rows(driver, client_id=client_id, h=token_hash)
+            row = rows[0] if rows else None
+        if row is None:
+            _refuse_unknown()
+        record = _approved(_service_record(row))
+        _check_secret(record, client_id, secret)
+        found = None if row["token_hash"] is None else (token_record(row), grant_of(row))
+        return record.registration, found
+
+
+async def begin_authentication(request: web.Request, form: MultiDict[str]) -> PendingClient:
+    """Read the client's credentials; prove a client assertion at once.
+
+    A ``private_key_jwt`` assertion is verified in its own unit of work, which commits its
+    ``jti`` before the endpoint does anything, so that a replay is refused even when the
+    first request failed later on. A ``client_secret_basic`` client writes nothing: it is
+    checked by ``PendingClient.check`` on the endpoint's unit of work, before anything else
+    reads or writes there.
     """
     basic = _basic_credentials(request)
     assertion = _assertion(request, form)
@@ -53,17 +114,27 @@ async def authenticate(request: web.Request, form: MultiDict[str]) -> ServiceReg
     if param(form, "client_secret") is not None:
         raise InvalidClient("client_secret_post is not supported")
     claimed = param(form, "client_id", max_length=64)
+    if basic is not None:
+        return PendingClient(basic=basic, claimed=claimed, proven=None)
+    if assertion is None:
+        raise InvalidClient("client authentication is required")
     issuer = request.app[SETTINGS].issuer
     audiences = (issuer, issuer + request.path)
     async with SqlUnitOfWork(request.app[ENGINE], request.app[CLOCK]) as uow:
-        if basic is not None:
-            record = await _by_secret(uow, basic, claimed)
-        elif assertion is not None:
-            record = await _by_assertion(uow, assertion, claimed, audiences)
-        else:
-            raise InvalidClient("client authentication is required")
+        record = await _by_assertion(request.app, uow, assertion, claimed, audiences)
         await uow.commit()
-    return record.registration
+    return PendingClient(basic=None, claimed=claimed, proven=record.registration)
+
+
+async def authenticate(request: web.Request, form: MultiDict[str]) -> ServiceRegistration:
+    """The authenticated, approved service, or ``InvalidClient``, for endpoints that
+    authenticate before opening their own unit of work. ``client_secret_basic`` is checked
+    in a read-only unit of work (rolled back, nothing to commit)."""
+    pending = await begin_authentication(request, form)
+    if pending.proven is not None:
+        return pending.proven
+    async with SqlUnitOfWork(request.app[ENGINE], request.app[CLOCK]) as uow:
+        return await pending.check(uow)
 
 
 def _basic_credentials(request: web.Request) -> tuple[str, str] | None:
@@ -103,38 +174,96 @@ def _assertion(request: web.Request, form: MultiDict[str]) -> str | None:
     return value
 
 
-async def _service(uow: SqlUnitOfWork, client_id: str) -> ServiceRecord:
-    record = await uow.services.get(client_id) if len(client_id) <= 64 else None
+_SQLITE_SERVICE = SqliteStatement(
+    select(services.c.registration, services.c.status, services.c.secret_hash).where(
+        services.c.client_id == bindparam("client_id")
+    )
+)
+
+
+# The client and a token with its grant (``SqlTokens.find_with_grant``), in one statement.
+_SQLITE_SERVICE_AND_TOKEN = SqliteStatement(
+    select(
+        services.c.registration,
+        services.c.status,
+        services.c.secret_hash,
+        tokens,
+        consents.c.data.label("grant_data"),
+    )
+    .select_from(
+        services.outerjoin(tokens, tokens.c.token_hash == bindparam("h")).outerjoin(
+            consents, consents.c.id == tokens.c.grant_id
+        )
+    )
+    .where(services.c.client_id == bindparam("client_id"))
+)
+
+
+def _service_record(row: Mapping[str, Any]) -> ServiceRecord:
+    registration = ServiceRegistration.model_validate(
+        {**row["registration"], "status": row["status"]}
+    )
+    return ServiceRecord(registration=registration, secret_hash=row["secret_hash"])
+
+
+async def _lookup(uow: SqlUnitOfWork, client_id: str) -> ServiceRecord | None:
+    """``uow.services.get``, read fresh on every request (a suspension or a new secret
+    counts at once); on SQLite in one trip to the driver (``broker/storage/tokens.py``)."""
+    driver = await sqlite_driver(uow.conn)
+    if driver is None:
+        return await uow.services.get(client_id)
+    rows = await _SQLITE_SERVICE.rows(driver, client_id=client_id)
+    return _service_record(rows[0]) if rows else None
+
+
+def _refuse_unknown() -> NoReturn:
+    log.info("client_auth.refused", reason="unknown_or_unapproved")
+    raise InvalidClient("client authentication failed")
+
+
+def _approved(record: ServiceRecord | None) -> ServiceRecord:
     if record is None or record.registration.status is not ServiceStatus.APPROVED:
-        log.info("client_auth.refused", reason="unknown_or_unapproved")
-        raise InvalidClient("client authentication failed")
+        _refuse_unknown()
     return record
+
+
+async def _service(uow: SqlUnitOfWork, client_id: str) -> ServiceRecord:
+    return _approved(await _lookup(uow, client_id) if len(client_id) <= 64 else None)
+
+
+def _check_claimed(client_id: str, claimed: str | None) -> None:
+    if claimed is not None and claimed != client_id:
+        raise InvalidClient("client_id does not match the authenticated client")
+
+
+def _check_secret(record: ServiceRecord, client_id: str, secret: str) -> None:
+    stored = record.secret_hash or ""
+    if not stored or not hmac.compare_digest(hash_token(secret), stored):
+        log.info("client_auth.refused", client_id=client_id, reason="secret")
+        raise InvalidClient("client authentication failed")
 
 
 async def _by_secret(
     uow: SqlUnitOfWork, basic: tuple[str, str], claimed: str | None
 ) -> ServiceRecord:
     client_id, secret = basic
-    if claimed is not None and claimed != client_id:
-        raise InvalidClient("client_id does not match the authenticated client")
+    _check_claimed(client_id, claimed)
     record = await _service(uow, client_id)
-    stored = record.secret_hash or ""
-    if not stored or not hmac.compare_digest(hash_token(secret), stored):
-        log.info("client_auth.refused", client_id=client_id, reason="secret")
-        raise InvalidClient("client authentication failed")
+    _check_secret(record, client_id, secret)
     return record
 
 
 async def _by_assertion(
-    uow: SqlUnitOfWork, assertion: str, claimed: str | None, audiences: tuple[str, ...]
+    app: web.Application,
+    uow: SqlUnitOfWork,
+    assertion: str,
+    claimed: str | None,
+    audiences: tuple[str, ...],
 ) -> ServiceRecord:
     client_id = claimed or unverified_issuer(assertion)
     record = await _service(uow, client_id)
-    jwks = record.registration.jwks
-    if jwks is None:
-        raise InvalidClient("this client has no registered JWKS")
-    claims = verify_assertion(
-        assertion, client_id=client_id, jwks=jwks, audiences=audiences, now=uow.now
+    claims = await verify_client_assertion(
+        app, record.registration, assertion, audiences=audiences, now=uow.now
     )
     if not await oauth_store(uow).assertions.remember(
         client_id, claims.jti, claims.expires_at, uow.now

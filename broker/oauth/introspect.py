@@ -13,7 +13,8 @@ from aiohttp import web
 
 from broker.crypto import hash_token
 from broker.keys import CLOCK, ENGINE
-from broker.oauth.client_auth import authenticate
+from broker.oauth.client_auth import begin_authentication
+from broker.oauth.errors import InvalidRequest
 from broker.oauth.forms import param, read_form, required
 from broker.oauth.issue import grant_usable, granted_details, token_usable
 from broker.oauth.token import NO_STORE
@@ -25,19 +26,30 @@ _KIND = {"access": "access_token", "refresh": "refresh_token"}
 
 async def introspection(request: web.Request) -> web.Response:
     form = await read_form(request)
-    service = await authenticate(request, form)
-    token = required(form, "token", max_length=512)
-    param(form, "token_type_hint", max_length=64)
+    pending = await begin_authentication(request, form)
+    try:
+        token = required(form, "token", max_length=512)
+        param(form, "token_type_hint", max_length=64)
+    except InvalidRequest as error:  # told only to an authenticated client, as before
+        malformed: InvalidRequest | None = error
+        token = ""
+    else:
+        malformed = None
     body: dict[str, Any] = {"active": False}
+    # One unit of work, read-only: never committed, rolled back on leaving. Nothing in it
+    # is cached: a revoked token or grant, a suspended client, is seen at once.
     async with SqlUnitOfWork(request.app[ENGINE], request.app[CLOCK]) as uow:
-        record = await uow.tokens.find(hash_token(token))
-        usable = (
+        service, found = await pending.check_with_token(uow, hash_token(token))
+        if malformed is not None:
+            raise malformed
+        record, consent = found if found is not None else (None, None)
+        if (
             record is not None
+            and consent is not None
             and record.client_id == service.client_id
             and token_usable(record, uow.now)
-        )
-        consent = await uow.consents.get(record.grant_id) if record and usable else None
-        if record is not None and consent is not None and grant_usable(consent, uow.now):
+            and grant_usable(consent, uow.now)
+        ):
             expires = record.expires_at or consent.expires_at
             body = {
                 "active": True,

@@ -47,18 +47,22 @@ async def issue_tokens(
     if consent.expires_at is not None:
         access_expires = min(access_expires, consent.expires_at)
     access, refresh = new_token("ag_at"), new_token("ag_rt")
-    for token, kind, expires in (
-        (access, "access", access_expires),
-        (refresh, "refresh", consent.expires_at),
-    ):
-        await uow.tokens.add(
-            token_hash=hash_token(token),
-            kind=kind,
-            client_id=client_id,
-            grant_id=consent.id,
-            issued_at=now,
-            expires_at=expires,
-        )
+    await uow.tokens.add_many(
+        [
+            {
+                "token_hash": hash_token(token),
+                "kind": kind,
+                "client_id": client_id,
+                "grant_id": consent.id,
+                "issued_at": now,
+                "expires_at": expires,
+            }
+            for token, kind, expires in (
+                (access, "access", access_expires),
+                (refresh, "refresh", consent.expires_at),
+            )
+        ]
+    )
     return {
         "access_token": access,
         "token_type": "Bearer",

@@ -14,14 +14,11 @@ from typing import Any
 
 import structlog
 from aiohttp import web
-from multidict import MultiDict
 
-from broker.crypto import hash_token
-from broker.keys import CLOCK, ENGINE, SETTINGS
+from broker.keys import SETTINGS
 from broker.oauth.errors import InvalidGrant
-from broker.oauth.forms import required
 from broker.oauth.issue import grant_usable, issue_tokens, token_usable
-from broker.storage.tokens import TokenRecord
+from broker.storage.tokens import TokenRecord, TokenWithGrant
 from broker.storage.uow import SqlUnitOfWork
 from consent.model import Actor
 from consent.registry import ServiceRegistration
@@ -33,27 +30,31 @@ SECURITY = Actor(kind="operator", id="security")
 
 
 async def refresh_grant(
-    request: web.Request, form: MultiDict[str], service: ServiceRegistration
+    request: web.Request,
+    uow: SqlUnitOfWork,
+    service: ServiceRegistration,
+    found: TokenWithGrant | None,
 ) -> dict[str, Any]:
-    presented = required(form, "refresh_token", max_length=256)
-    async with SqlUnitOfWork(request.app[ENGINE], request.app[CLOCK]) as uow:
-        record = await uow.tokens.find(hash_token(presented))
-        if record is None or record.kind != "refresh" or record.client_id != service.client_id:
-            raise InvalidGrant("unknown refresh token")
-        await uow.tokens.lock_grant(record.grant_id)  # concurrent refreshes queue up here
-        if record.rotated_at is not None:
-            await _reuse_detected(uow, record)
-        if not token_usable(record, uow.now):
-            raise InvalidGrant("refresh token expired or revoked")
-        consent = await uow.consents.get(record.grant_id)
-        if consent is None or not grant_usable(consent, uow.now):
-            raise InvalidGrant("the grant is no longer active")
-        if not await uow.tokens.mark_rotated(record.token_hash, uow.now):
-            await _reuse_detected(uow, record)
-        body = await issue_tokens(
-            uow, consent, service.client_id, request.app[SETTINGS].access_token_ttl
-        )
-        await uow.commit()
+    """Rotate the presented refresh token. ``found`` is it with its grant, read by
+    ``SqlTokens.find_locking_grant`` (or with the client on SQLite) in ``uow``: the grant's
+    lock is held, so concurrent refreshes (and revocations) of one grant queue up there."""
+    if found is None:
+        raise InvalidGrant("unknown refresh token")
+    record, consent = found
+    if record.kind != "refresh" or record.client_id != service.client_id:
+        raise InvalidGrant("unknown refresh token")
+    if record.rotated_at is not None:
+        await _reuse_detected(uow, record)
+    if not token_usable(record, uow.now):
+        raise InvalidGrant("refresh token expired or revoked")
+    if consent is None or not grant_usable(consent, uow.now):
+        raise InvalidGrant("the grant is no longer active")
+    if not await uow.tokens.mark_rotated(record.token_hash, uow.now):
+        await _reuse_detected(uow, record)
+    body = await issue_tokens(
+        uow, consent, service.client_id, request.app[SETTINGS].access_token_ttl
+    )
+    await uow.commit()
     log.info("token.refreshed", client_id=service.client_id, grant_id=consent.id)
     return body
 

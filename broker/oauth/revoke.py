@@ -31,11 +31,7 @@ async def revocation(request: web.Request) -> web.Response:
         if record is None or record.client_id != service.client_id:
             return _done()
         consent = await uow.consents.get(record.grant_id)
-        if (
-            record.kind == "refresh"
-            and consent is not None
-            and consent.state.is_live
-        ):
+        if record.kind == "refresh" and consent is not None and consent.state.is_live:
             # The one path: tokens, ledger, and (in the outbox) notice and holder revocation.
             await revoke(
                 uow,

@@ -16,9 +16,9 @@ from multidict import MultiDict
 from broker.crypto import hash_token
 from broker.keys import CLOCK, ENGINE, SETTINGS
 from broker.oauth import pkce
-from broker.oauth.client_auth import authenticate
-from broker.oauth.errors import InvalidGrant, UnsupportedGrantType
-from broker.oauth.forms import read_form, required
+from broker.oauth.client_auth import begin_authentication
+from broker.oauth.errors import InvalidGrant, InvalidRequest, UnsupportedGrantType
+from broker.oauth.forms import param, read_form, required
 from broker.oauth.issue import grant_usable, issue_tokens
 from broker.oauth.refresh import refresh_grant
 from broker.oauth.store import oauth_store
@@ -33,44 +33,69 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 async def token(request: web.Request) -> web.Response:
     form = await read_form(request)
-    service = await authenticate(request, form)
-    grant_type = required(form, "grant_type", max_length=64)
-    if grant_type == "authorization_code":
-        body = await _authorization_code(request, form, service)
-    elif grant_type == "refresh_token":
-        body = await refresh_grant(request, form, service)
-    else:
-        raise UnsupportedGrantType("grant_type must be authorization_code or refresh_token")
+    pending = await begin_authentication(request, form)
+    async with SqlUnitOfWork(request.app[ENGINE], request.app[CLOCK]) as uow:
+        presented = _refresh_token(form)
+        if presented is not None:
+            # The client, the refresh token and its grant (locked) read together.
+            service, found = await pending.check_with_token(
+                uow, hash_token(presented), lock_grant=True
+            )
+            body = await refresh_grant(request, uow, service, found)
+            return web.json_response(body, headers=NO_STORE)
+        service = await pending.check(uow)
+        grant_type = required(form, "grant_type", max_length=64)
+        if grant_type == "authorization_code":
+            body = await _authorization_code(request, uow, form, service)
+        elif grant_type == "refresh_token":
+            presented = required(form, "refresh_token", max_length=256)
+            found = await uow.tokens.find_locking_grant(hash_token(presented))
+            body = await refresh_grant(request, uow, service, found)
+        else:
+            raise UnsupportedGrantType("grant_type must be authorization_code or refresh_token")
     return web.json_response(body, headers=NO_STORE)
 
 
+def _refresh_token(form: MultiDict[str]) -> str | None:
+    """The refresh token of a well-formed refresh request; None for anything else, which
+    then goes the long way (client first, then the form's errors, in that order)."""
+    try:
+        if param(form, "grant_type", max_length=64) == "refresh_token":
+            return required(form, "refresh_token", max_length=256)
+    except InvalidRequest:
+        pass
+    return None
+
+
 async def _authorization_code(
-    request: web.Request, form: MultiDict[str], service: ServiceRegistration
+    request: web.Request, uow: SqlUnitOfWork, form: MultiDict[str], service: ServiceRegistration
 ) -> dict[str, Any]:
     code = required(form, "code", max_length=256)
     redirect_uri = required(form, "redirect_uri")
     verifier = required(form, "code_verifier", max_length=256)
-    async with SqlUnitOfWork(request.app[ENGINE], request.app[CLOCK]) as uow:
-        codes = oauth_store(uow).codes
-        record = await codes.get(hash_token(code))
-        if record is None or record.client_id != service.client_id:
+    codes = oauth_store(uow).codes
+    code_hash = hash_token(code)
+    # Burnt at its first presentation by its client, whatever happens next.
+    burnt = await codes.burn(code_hash, service.client_id, uow.now)
+    if burnt is None:
+        known = await codes.get(code_hash)
+        if known is None or known.client_id != service.client_id:
             raise InvalidGrant("unknown authorization code")
-        if not await codes.mark_used(record.code_hash, uow.now):
-            killed = await uow.tokens.revoke_for_grant(record.consent_id, uow.now)
-            await uow.commit()
-            log.warning("token.code_replayed", client_id=service.client_id, revoked=killed)
-            raise InvalidGrant("authorization code already used; its tokens are revoked")
-        problem = _code_problem(record, redirect_uri, verifier, uow)
-        consent = await uow.consents.get(record.consent_id)
-        if problem is None and not grant_usable(consent, uow.now):
-            problem = "the grant is no longer active"
-        if problem is not None or consent is None:
-            await uow.commit()  # the code stays burnt
-            raise InvalidGrant(problem or "the grant is gone")
-        body = await issue_tokens(
-            uow, consent, service.client_id, request.app[SETTINGS].access_token_ttl
-        )
+        killed = await uow.tokens.revoke_for_grant(known.consent_id, uow.now)
         await uow.commit()
+        log.warning("token.code_replayed", client_id=service.client_id, revoked=killed)
+        raise InvalidGrant("authorization code already used; its tokens are revoked")
+    record, consent = burnt
+    problem = _code_problem(record, redirect_uri, verifier, uow)
+    if problem is None and not grant_usable(consent, uow.now):
+        problem = "the grant is no longer active"
+    if problem is not None or consent is None:
+        await uow.commit()  # the code stays burnt
+        raise InvalidGrant(problem or "the grant is gone")
+    body = await issue_tokens(
+        uow, consent, service.client_id, request.app[SETTINGS].access_token_ttl
+    )
+    await uow.commit()
     log.info("token.issued", client_id=service.client_id, grant_id=consent.id)
     return body
 

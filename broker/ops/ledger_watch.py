@@ -43,8 +43,7 @@ class Observed:
     bytes: int
 
 
-def _observed(statement: Insert) -> Observed:
-    values: dict[str, Any] = statement.compile().params
+def _observed(values: dict[str, Any]) -> Observed:
     details = values.get("details") or {}
     return Observed(
         kind=str(values.get("kind", "")),
@@ -61,10 +60,17 @@ def watch_ledger(
 ) -> Callable[[], None]:
     """Call ``on_commit`` with the entries of each committed transaction; return ``stop``."""
 
-    def after_execute(conn: Connection, statement: Any, *_args: Any) -> None:
+    def after_cursor_execute(conn: Connection, *args: Any) -> None:
+        # The parameters the insert was executed with, as the statement compiled them
+        # (``context.compiled_parameters``): reading them costs nothing, where compiling
+        # the statement again to see its values cost 0.2 ms per entry (docs/performance.md).
+        context = args[3]
+        compiled = getattr(context, "compiled", None)
+        statement = getattr(compiled, "statement", None)
         if isinstance(statement, Insert) and statement.table is ledger:
             try:
-                conn.info.setdefault(_PENDING, []).append(_observed(statement))
+                pending = conn.info.setdefault(_PENDING, [])
+                pending.extend(_observed(values) for values in context.compiled_parameters)
             except Exception:  # observing must never break the write it observes
                 log.exception("ledger_watch.unreadable_entry")
 
@@ -77,7 +83,7 @@ def watch_ledger(
         conn.info.pop(_PENDING, None)
 
     listeners: list[tuple[str, Callable[..., None]]] = [
-        ("after_execute", after_execute),
+        ("after_cursor_execute", after_cursor_execute),
         ("commit", commit),
         ("rollback", forget),
         ("engine_connect", forget),  # a fresh checkout never inherits a stale list

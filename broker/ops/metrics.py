@@ -12,6 +12,8 @@ brokers in one test process keep separate counts. What is measured, and from whe
 ``aiguillage_revocations_total``        committed revocations by kind of actor
 ``aiguillage_ledger_entries_total``     every committed ledger entry by kind
 ``aiguillage_jobs_total``               background jobs run, by kind and outcome
+``aiguillage_holder_cache_enabled``     1 while holder records are served from memory
+                                        (on PostgreSQL: while the NOTIFY listener is up)
 ======================================  ===============================================
 
 Labels are route templates (``/oauth/grants/{grant_id}``) and codes from the broker's own
@@ -27,7 +29,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import generate_latest
 
 from broker.keys import ENGINE
@@ -53,6 +55,7 @@ class Metrics:
     revocations: Counter
     ledger_entries: Counter
     jobs: Counter
+    holder_cache: Gauge
 
     @classmethod
     def create(cls) -> Metrics:
@@ -101,6 +104,11 @@ class Metrics:
             ),
             jobs=Counter(
                 "aiguillage_jobs", "Background jobs run.", ["kind", "outcome"], registry=r
+            ),
+            holder_cache=Gauge(
+                "aiguillage_holder_cache_enabled",
+                "1 while holder records are served from memory.",
+                registry=r,
             ),
         )
 

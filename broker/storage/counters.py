@@ -4,17 +4,57 @@ instance through the database.
 Each row is one fixed window (``s:<epoch>``, ``h:<epoch>``, ``d:<date>``). Increments are
 single ``INSERT … ON CONFLICT DO UPDATE … WHERE count < limit RETURNING`` statements, so
 two instances racing for the last slot of a window cannot both get it: the database decides.
+
+``take_pair`` admits a data request in one statement (the hot path): both request windows
+are counted in one upsert whose ``WHERE`` re-checks each row's own limit on the row it has
+locked, and only if the day's bytes (read, not locked: the group-committed ledger batches
+add to that row) are below the day's limit. It says which windows it counted; the caller
+gives back the other on a refusal and asks ``bytes_in`` which limit it was.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from broker.storage.tables import transfer_counters as counters
+from broker.storage.tokens import sqlite_driver
+
+# The same text on SQLite (3.35+, for RETURNING) and PostgreSQL. SQLite needs the WHERE on
+# the SELECT of an INSERT … SELECT … ON CONFLICT (its parsing ambiguity); it is there.
+_TAKE_PAIR = text(
+    """
+    INSERT INTO transfer_counters (holder, service, "window", count, bytes)
+    SELECT CAST(:holder AS VARCHAR(64)), CAST(:service AS VARCHAR(64)), w.name, 1, 0
+    FROM (
+        SELECT CAST(:first AS VARCHAR(16)) AS name
+        UNION ALL SELECT CAST(:second AS VARCHAR(16))
+    ) AS w
+    WHERE COALESCE(
+        (SELECT d.bytes FROM transfer_counters AS d
+         WHERE d.holder = :holder AND d.service = :service AND d."window" = :day),
+        0
+    ) < CAST(:day_limit AS BIGINT)
+    ON CONFLICT (holder, service, "window") DO UPDATE
+    SET count = transfer_counters.count + 1
+    WHERE transfer_counters.count < CASE
+        WHEN transfer_counters."window" = :first THEN CAST(:first_limit AS BIGINT)
+        ELSE CAST(:second_limit AS BIGINT)
+    END
+    RETURNING "window"
+    """
+)
+
+
+_SQLITE_ADD_BYTES = """
+    INSERT INTO transfer_counters (holder, service, "window", count, bytes)
+    VALUES (:holder, :service, :window, :transfers, :amount)
+    ON CONFLICT (holder, service, "window") DO UPDATE
+    SET count = transfer_counters.count + :transfers, bytes = transfer_counters.bytes + :amount
+"""
 
 
 class SqlCounters:
@@ -40,6 +80,37 @@ class SqlCounters:
         )
         return (await self._conn.execute(statement)).first() is not None
 
+    async def take_pair(
+        self,
+        holder: str,
+        service: str,
+        windows: tuple[tuple[str, int], tuple[str, int]],
+        day: tuple[str, int],
+    ) -> set[str]:
+        """Count one request in both ``(window, limit)`` if the day window ``day`` has fewer
+        bytes than its limit; each window is counted only if below its own limit. Return the
+        windows counted (empty when the day's bytes are used up)."""
+        (first, first_limit), (second, second_limit) = windows
+        day_key, day_limit = day
+        values = {
+            "holder": holder,
+            "service": service,
+            "first": first,
+            "second": second,
+            "first_limit": first_limit,
+            "second_limit": second_limit,
+            "day": day_key,
+            "day_limit": day_limit,
+        }
+        driver = await sqlite_driver(self._conn)
+        if driver is not None:
+            # One trip to aiosqlite's thread instead of SQLAlchemy's four (cursor, execute,
+            # fetch, close), on the unit of work's own connection and transaction.
+            rows = await driver.execute_fetchall(_TAKE_PAIR.text, values)
+        else:
+            rows = (await self._conn.execute(_TAKE_PAIR, values)).all()
+        return {str(row[0]) for row in rows}
+
     async def give_back(self, holder: str, service: str, window: str) -> None:
         """Undo a ``take`` whose request was refused by another window."""
         await self._conn.execute(
@@ -53,14 +124,30 @@ class SqlCounters:
             .values(count=counters.c.count - 1)
         )
 
-    async def add_bytes(self, holder: str, service: str, window: str, amount: int) -> None:
+    async def add_bytes(
+        self, holder: str, service: str, window: str, amount: int, *, transfers: int = 1
+    ) -> None:
+        """Add ``amount`` bytes and ``transfers`` transfers to the day window ``window``."""
+        driver = await sqlite_driver(self._conn)
+        if driver is not None:  # one trip, as for ``take_pair``
+            await driver.execute_fetchall(
+                _SQLITE_ADD_BYTES,
+                {
+                    "holder": holder,
+                    "service": service,
+                    "window": window,
+                    "amount": amount,
+                    "transfers": transfers,
+                },
+            )
+            return
         statement = (
             self._insert()
-            .values(holder=holder, service=service, window=window, count=1, bytes=amount)
+            .values(holder=holder, service=service, window=window, count=transfers, bytes=amount)
             .on_conflict_do_update(
                 index_elements=[counters.c.holder, counters.c.service, counters.c.window],
                 set_={
-                    "count": counters.c.count + 1,
+                    "count": counters.c.count + transfers,
                     "bytes": counters.c.bytes + amount,
                 },
             )

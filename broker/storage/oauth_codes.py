@@ -6,15 +6,19 @@ assertion expires, so that a replayed assertion is refused.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from broker.storage.oauth_par import aware
-from broker.storage.tables import auth_codes, client_assertions
+from broker.storage.tables import auth_codes, client_assertions, consents
+from broker.storage.tokens import SqliteStatement, sqlite_driver
+from consent.model import Consent
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,28 @@ class CodeRecord:
         return now >= aware(self.expires_at)
 
 
+_BURN = (
+    update(auth_codes)
+    .where(
+        auth_codes.c.code_hash == bindparam("h"),
+        auth_codes.c.client_id == bindparam("client"),
+        auth_codes.c.used_at.is_(None),
+    )
+    .values(used_at=bindparam("now"))
+    .returning(
+        auth_codes.c.consent_id,
+        auth_codes.c.redirect_uri,
+        auth_codes.c.code_challenge,
+        auth_codes.c.expires_at,
+        select(consents.c.data)
+        .where(consents.c.id == auth_codes.c.consent_id)
+        .scalar_subquery()
+        .label("grant_data"),
+    )
+)
+_SQLITE_BURN = SqliteStatement(_BURN)
+
+
 class SqlAuthCodes:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
@@ -42,6 +68,33 @@ class SqlAuthCodes:
         query = select(auth_codes).where(auth_codes.c.code_hash == code_hash)
         row = (await self._conn.execute(query)).first()
         return None if row is None else CodeRecord(**row._asdict())
+
+    async def burn(
+        self, code_hash: str, client_id: str, now: datetime
+    ) -> tuple[CodeRecord, Consent | None] | None:
+        """Burn an unused code of this client; return it (as it was) and its grant (None if
+        the grant is gone), in one statement. None if there is no such unused code: unknown,
+        another client's (left unburnt), or already used (a replay or a lost race)."""
+        values = {"h": code_hash, "client": client_id, "now": now}
+        driver = await sqlite_driver(self._conn)
+        if driver is not None:
+            rows = await _SQLITE_BURN.rows(driver, **values)
+            row: Mapping[Any, Any] | None = rows[0] if rows else None
+        else:
+            row = (await self._conn.execute(_BURN, values)).mappings().first()
+        if row is None:
+            return None
+        data = row["grant_data"]
+        record = CodeRecord(
+            code_hash=code_hash,
+            client_id=client_id,
+            consent_id=row["consent_id"],
+            redirect_uri=row["redirect_uri"],
+            code_challenge=row["code_challenge"],
+            expires_at=row["expires_at"],
+            used_at=None,
+        )
+        return record, None if data is None else Consent.model_validate(data)
 
     async def mark_used(self, code_hash: str, now: datetime) -> bool:
         """Burn the code; False if it was already used (a replay or a lost race)."""

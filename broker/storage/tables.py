@@ -36,6 +36,7 @@ metadata = MetaData(
     }
 )
 
+
 class UtcDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC datetimes on both stores. SQLite keeps no zone and hands back
     naive values; comparing those with aware ones fails, and the ledger's hashes cover the

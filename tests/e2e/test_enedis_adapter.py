@@ -108,9 +108,7 @@ def quota_per_second() -> int:
 
 
 @pytest.fixture
-async def holder(
-    session: aiohttp.ClientSession, quota_per_second: int
-) -> AsyncIterator[Holder]:
+async def holder(session: aiohttp.ClientSession, quota_per_second: int) -> AsyncIterator[Holder]:
     clock = Clock()
     config = SimulatorConfig(
         clients={CLIENT_ID: RegisteredClient(secret=SECRET, redirect_uris=(CALLBACK,))},

@@ -132,8 +132,9 @@ def config(**overrides: Any) -> SimulatorConfig:
         usage_point_id=LATE_PRM,
         firstname="Lou",
         lastname="Exemple",
-        address=DemoAddress(street="1 place Bellecour", postal_code="69002", city="Lyon",
-                            insee_code="69382"),
+        address=DemoAddress(
+            street="1 place Bellecour", postal_code="69002", city="Lyon", insee_code="69382"
+        ),
         activation_date=date(2024, 1, 10),
     )
     values: dict[str, Any] = {
@@ -201,8 +202,10 @@ async def test_every_data_endpoint_answers_the_published_shape(
 ) -> None:
     swagger_file, swagger_path = ENDPOINTS[path]
     document = swagger(swagger_file)
-    if swagger_file not in ("06-metering-production-daily.json",
-                            "07-metering-production-detail.json"):
+    if swagger_file not in (
+        "06-metering-production-daily.json",
+        "07-metering-production-detail.json",
+    ):
         assert document["basePath"] + swagger_path == path
     response = await sim.get(path, token, usage_point_id=PRM, start="2024-06-10", end="2024-06-14")
     assert response.status == 200, await response.text()
@@ -215,10 +218,16 @@ async def test_daily_consumption_has_one_string_value_per_day(sim: Sim, token: s
     response = await sim.get(DAILY, token, usage_point_id=PRM, start="2024-06-01", end="2024-06-15")
     reading = (await response.json())["meter_reading"]
     assert reading["reading_type"] == {
-        "measurement_kind": "energy", "measuring_period": "P1D", "unit": "Wh", "aggregate": "sum",
+        "measurement_kind": "energy",
+        "measuring_period": "P1D",
+        "unit": "Wh",
+        "aggregate": "sum",
     }
     assert (reading["usage_point_id"], reading["start"], reading["end"], reading["quality"]) == (
-        PRM, "2024-06-01", "2024-06-15", "BRUT",
+        PRM,
+        "2024-06-01",
+        "2024-06-15",
+        "BRUT",
     )
     days = [r["date"] for r in reading["interval_reading"]]
     assert days == [(date(2024, 6, 1) + timedelta(d)).isoformat() for d in range(14)]
@@ -231,8 +240,11 @@ async def test_load_curve_is_half_hourly_dated_at_interval_end_and_matches_daily
     response = await sim.get(CURVE, token, usage_point_id=PRM, start="2024-06-03", end="2024-06-10")
     reading = (await response.json())["meter_reading"]
     readings = reading["interval_reading"]
-    assert reading["reading_type"] == {"measurement_kind": "power", "unit": "W",
-                                       "aggregate": "average"}
+    assert reading["reading_type"] == {
+        "measurement_kind": "power",
+        "unit": "W",
+        "aggregate": "average",
+    }
     assert len(readings) == 7 * 48
     assert readings[0]["date"] == "2024-06-03 00:30:00"
     assert readings[-1]["date"] == "2024-06-10 00:00:00"
@@ -240,7 +252,7 @@ async def test_load_curve_is_half_hourly_dated_at_interval_end_and_matches_daily
     daily = await sim.get(DAILY, token, usage_point_id=PRM, start="2024-06-03", end="2024-06-10")
     per_day = [int(r["value"]) for r in (await daily.json())["meter_reading"]["interval_reading"]]
     for day, wh in enumerate(per_day):
-        watts = [int(r["value"]) for r in readings[day * 48:(day + 1) * 48]]
+        watts = [int(r["value"]) for r in readings[day * 48 : (day + 1) * 48]]
         assert sum(watts) / 2 == pytest.approx(wh, abs=12)
 
 
@@ -250,8 +262,9 @@ async def test_max_power_is_in_va_dated_with_a_time(sim: Sim, token: str) -> Non
     reading = (await response.json())["meter_reading"]
     assert reading["reading_type"]["unit"] == "VA"
     assert reading["reading_type"]["aggregate"] == "maximum"
-    assert all(re.fullmatch(r"2024-06-0[12] \d\d:\d\d:00", r["date"])
-               for r in reading["interval_reading"])
+    assert all(
+        re.fullmatch(r"2024-06-0[12] \d\d:\d\d:00", r["date"]) for r in reading["interval_reading"]
+    )
 
 
 async def test_identical_requests_get_identical_bodies(sim: Sim, token: str) -> None:
@@ -291,23 +304,53 @@ def _without(name: str) -> dict[str, str]:
         (DAILY, {**OK, "end": "2024-06-16"}, 400, "invalid_request", "The end date parameter"),
         (DAILY, {**OK, "end": "2024-06-01"}, 400, "invalid_request", "Start date should be"),
         (DAILY, {**OK, "end": "2024-05-01"}, 400, "invalid_request", "Start date should be"),
-        (DAILY, {**OK, "start": "2023-06-14", "end": "2024-06-14"}, 400, "invalid_request",
-         "The requested period cannot be longer than 365"),
+        (
+            DAILY,
+            {**OK, "start": "2023-06-14", "end": "2024-06-14"},
+            400,
+            "invalid_request",
+            "The requested period cannot be longer than 365",
+        ),
         (CURVE, {**OK, "end": "2024-06-09"}, 400, "ADAM-DC-0015", "The requested period"),
-        (DAILY, {**OK, "start": "2021-05-30", "end": "2021-06-01"}, 400, "ADAM-DC-0016",
-         "The start date must be greater than the history deadline"),
+        (
+            DAILY,
+            {**OK, "start": "2021-05-30", "end": "2021-06-01"},
+            400,
+            "ADAM-DC-0016",
+            "The start date must be greater than the history deadline",
+        ),
         (CURVE, {**OK, "start": "2022-05-30", "end": "2022-06-01"}, 400, "ADAM-DC-0016", "The"),
-        (DAILY, {**OK, "usage_point_id": LATE_PRM, "start": "2024-01-01"}, 400, "ADAM-ERR0123",
-         "The requested period cannot be anterior to the meter's last activation date"),
-        (DAILY, {**OK, "usage_point_id": "11111111111111"}, 403, "ADAM-DC-0008",
-         "No consent can be found for this customer and this usage point."),
-        ("/customers_i/v5/identity", {"usage_point_id": "11111111111111"}, 403, "ADAM-DC-0008",
-         "No consent"),
+        (
+            DAILY,
+            {**OK, "usage_point_id": LATE_PRM, "start": "2024-01-01"},
+            400,
+            "ADAM-ERR0123",
+            "The requested period cannot be anterior to the meter's last activation date",
+        ),
+        (
+            DAILY,
+            {**OK, "usage_point_id": "11111111111111"},
+            403,
+            "ADAM-DC-0008",
+            "No consent can be found for this customer and this usage point.",
+        ),
+        (
+            "/customers_i/v5/identity",
+            {"usage_point_id": "11111111111111"},
+            403,
+            "ADAM-DC-0008",
+            "No consent",
+        ),
         ("/customers_cd/v5/contact_data", {}, 400, "invalid_request", "usage_point_id"),
     ],
 )
 async def test_published_errors(
-    sim: Sim, token: str, path: str, params: dict[str, str], status: int, code: str,
+    sim: Sim,
+    token: str,
+    path: str,
+    params: dict[str, str],
+    status: int,
+    code: str,
     description: str,
 ) -> None:
     response = await sim.get(path, token, **params)
@@ -413,8 +456,11 @@ async def test_revoked_tokens_stop_working(sim: Sim, token: str) -> None:
     # A client cannot revoke another client's token (RFC 7009 §2.1), only its own.
     foreign = await sim.http.post("/oauth2/v3/revoke", data={"token": other}, headers=basic)
     assert foreign.status == 200
-    assert (await sim.get(DAILY, other, usage_point_id="11111111111111",
-                          start="2024-06-01", end="2024-06-02")).status == 403
+    assert (
+        await sim.get(
+            DAILY, other, usage_point_id="11111111111111", start="2024-06-01", end="2024-06-02"
+        )
+    ).status == 403
     response = await sim.http.post("/oauth2/v3/revoke", data={"token": token}, headers=basic)
     assert response.status == 200
     assert (await sim.get(DAILY, token, **OK)).status == 401
@@ -461,9 +507,15 @@ async def test_quotas_are_counted_per_client(sim: Sim, token: str) -> None:
 
 
 async def test_consent_page_is_a_french_form_with_a_csrf_token(sim: Sim) -> None:
-    response = await sim.http.get(AUTHORIZE, params={
-        "client_id": "client-a", "response_type": "code", "state": "s", "duration": "P1Y4M",
-    })
+    response = await sim.http.get(
+        AUTHORIZE,
+        params={
+            "client_id": "client-a",
+            "response_type": "code",
+            "state": "s",
+            "duration": "P1Y4M",
+        },
+    )
     assert response.status == 200
     assert response.content_type == "text/html"
     page = await response.text()

@@ -15,7 +15,11 @@ async def test_broker_serves_the_login_page_and_the_simulator_its_consent_page(
         assert "Connexion" in await response.text()
     async with http.get(
         f"{stack.simulator_url}/dataconnect/v1/oauth2/authorize",
-        params={"client_id": "aiguillage-test", "response_type": "code", "state": "s",
-                "duration": "P1Y"},
+        params={
+            "client_id": "aiguillage-test",
+            "response_type": "code",
+            "state": "s",
+            "duration": "P1Y",
+        },
     ) as response:
         assert response.status == 200

@@ -13,6 +13,7 @@ from typing import Any
 import aiohttp
 from sqlalchemy import select, update
 
+from broker.holder_cache import holder_cache, invalidate_holder
 from broker.storage.tables import holders, ledger
 from consent.ledger import LedgerEntry
 from tests.support.flow import connect, field_value
@@ -65,7 +66,7 @@ async def ledger_of(stack: Stack, grant_id: str) -> list[LedgerEntry]:
 
 
 async def change_contract(stack: Stack, holder_id: str = "enedis", **terms: Any) -> None:
-    """The operator amends the holder's contract terms (the registry has no endpoint yet)."""
+    """The operator amends the holder's contract terms, straight in the database."""
     async with stack.engine.begin() as conn:
         manifest = (
             await conn.execute(select(holders.c.manifest).where(holders.c.id == holder_id))
@@ -74,6 +75,15 @@ async def change_contract(stack: Stack, holder_id: str = "enedis", **terms: Any)
         await conn.execute(
             update(holders).where(holders.c.id == holder_id).values(manifest=manifest)
         )
+        await invalidate_holder(conn, holder_id)  # NOTIFY: broker processes on PostgreSQL
+    forget_holder(stack, holder_id)
+
+
+def forget_holder(stack: Stack, holder_id: str) -> None:
+    """A change made on the test's own engine: drop the in-process broker's cached copy
+    (broker processes learn it through PostgreSQL NOTIFY, see ``invalidate_holder``)."""
+    if stack.broker_app is not None:
+        holder_cache(stack.broker_app).invalidate(holder_id)
 
 
 def today() -> date:

@@ -1,0 +1,179 @@
+"""Group commit of the data plane's ledger entries (docs/performance.md, "What was changed").
+
+Every transfer ends with a ledger entry and a bytes count, written before the service's
+response is finished (``broker.data.relay``). Writing each in its own transaction costs a
+head lock, an ``fsync`` (SQLite) and a hold of the connection per transfer. Instead, one
+appender per process collects the entries of the transfers that are finishing and writes
+them together: one transaction, one head lock, one head update, one commit.
+
+* **Durable before answered.** ``append`` returns only once the transaction holding the
+  entry has committed; the relay finishes the response after that. A crash loses only
+  entries whose transfers had not been answered in full.
+* **No half writes.** A batch is one transaction. If it fails, it is rolled back whole and
+  every transfer waiting on it gets the error, as each would have had on its own.
+* **One chain across instances.** The batch locks the ledger head row like any append
+  (``SqlLedger.batch``), so batches from several instances on PostgreSQL queue on that
+  lock and chain in one line.
+* **No added wait.** There is no timer: the flusher writes whatever is queued as soon as it
+  is free. At concurrency 1 a batch is one entry; under load the entries that arrive while
+  one batch commits make up the next one.
+
+Counters (``transfer_counters``, bytes per day) are summed per holder, service and day
+within a batch and written first, in a fixed order, before the head lock: the order every
+writer takes them in, so two instances' batches cannot deadlock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+
+import structlog
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from broker.gdpr.pseudonyms import PseudonymousLedger
+from broker.keys import ENGINE
+from broker.quota import day_window
+from broker.storage.counters import SqlCounters
+from consent.ledger import LedgerEvent
+
+log = structlog.get_logger(__name__)
+
+MAX_BATCH = 256
+
+
+@dataclass(frozen=True)
+class PendingEntry:
+    """One transfer's ledger entry and the bytes it adds to the day's count."""
+
+    event: LedgerEvent
+    at: datetime
+    holder: str
+    service: str
+    bytes_sent: int
+
+
+class AppenderClosed(RuntimeError):
+    pass
+
+
+async def write_batch(engine: AsyncEngine, entries: list[PendingEntry]) -> None:
+    """Write ``entries`` in one transaction: counters first, then the ledger in order."""
+    totals: dict[tuple[str, str, str], tuple[int, int]] = {}
+    for entry in entries:
+        if entry.bytes_sent:
+            key = (entry.holder, entry.service, day_window(entry.at)[0])
+            amount, count = totals.get(key, (0, 0))
+            totals[key] = (amount + entry.bytes_sent, count + 1)
+    async with engine.connect() as conn, conn.begin():
+        counters = SqlCounters(conn)
+        for (holder, service, day), (amount, count) in sorted(totals.items()):
+            await counters.add_bytes(holder, service, day, amount, transfers=count)
+        ledger = PseudonymousLedger(conn)
+        async with ledger.batch():
+            for entry in entries:
+                await ledger.append(entry.event, entry.at)
+
+
+class LedgerAppender:
+    def __init__(self, engine: AsyncEngine, max_batch: int = MAX_BATCH) -> None:
+        self._engine = engine
+        self._max_batch = max_batch
+        self._queue: list[tuple[PendingEntry, asyncio.Future[None]]] = []
+        self._wake = asyncio.Event()
+        self._closed = False
+        self._task: asyncio.Task[None] | None = None
+        self.batches = 0  # for tests and the bench: how many transactions were written
+        self.entries = 0
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="ledger-appender")
+
+    async def append(self, entry: PendingEntry) -> None:
+        """Queue ``entry``; return once it is committed, or raise what made its batch fail.
+
+        If the caller is cancelled meanwhile, the entry is still written."""
+        if self._closed or self._task is None or self._task.done():
+            raise AppenderClosed("the ledger appender is not running")
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append((entry, future))
+        self._wake.set()
+        await future
+
+    async def close(self) -> None:
+        """Write what is queued, then stop."""
+        self._closed = True
+        self._wake.set()
+        task, self._task = self._task, None
+        if task is None:
+            return
+        try:
+            await task
+        finally:
+            self._fail_all(AppenderClosed("the ledger appender stopped"))
+
+    async def _run(self) -> None:
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                while self._queue:
+                    batch = self._queue[: self._max_batch]
+                    del self._queue[: self._max_batch]
+                    await self._flush(batch)
+                if self._closed:
+                    return
+        except asyncio.CancelledError:
+            self._fail_all(AppenderClosed("the ledger appender was stopped"))
+            raise
+
+    async def _flush(self, batch: list[tuple[PendingEntry, asyncio.Future[None]]]) -> None:
+        try:
+            await write_batch(self._engine, [entry for entry, _ in batch])
+        except asyncio.CancelledError:
+            _settle(batch, AppenderClosed("the ledger appender was stopped mid-batch"))
+            raise
+        except Exception as error:
+            log.exception("ledger.batch_failed", entries=len(batch))
+            _settle(batch, error)
+        else:
+            self.batches += 1
+            self.entries += len(batch)
+            _settle(batch, None)
+
+    def _fail_all(self, error: BaseException) -> None:
+        queued, self._queue = self._queue, []
+        _settle(queued, error)
+
+
+Waiters = list[tuple[PendingEntry, asyncio.Future[None]]]
+
+
+def _settle(batch: Waiters, error: BaseException | None) -> None:
+    for _, future in batch:
+        if future.done():  # its waiter was cancelled; the entry was written all the same
+            continue
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(error)
+
+
+LEDGER_APPENDER = web.AppKey("ledger_appender", LedgerAppender)
+
+
+async def appender_ctx(app: web.Application) -> AsyncIterator[None]:
+    """``cleanup_ctx``: after the engine opens, before it closes."""
+    appender = LedgerAppender(app[ENGINE])
+    appender.start()
+    app[LEDGER_APPENDER] = appender
+    try:
+        yield
+    finally:
+        with contextlib.suppress(Exception):
+            await appender.close()
+        log.info("ledger.appender_stopped", batches=appender.batches, entries=appender.entries)
