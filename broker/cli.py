@@ -2,10 +2,11 @@
 
 aiguillage serve [--host H] [--port P]     run the broker (settings from AIGUILLAGE_*)
 aiguillage migrate                         bring the database to the current schema
-aiguillage demo                            broker + Enedis simulator + carbon coach
+aiguillage demo                            broker + four holder simulators + carbon coach
 aiguillage ledger verify                   replay the hash chain; exit 1 on a break
 aiguillage ledger head                     print the signed head of the ledger
 aiguillage holders add FILE                register a holder from its JSON manifest
+aiguillage holders update FILE             replace a registered holder's manifest
 aiguillage holders staff-add HOLDER LOGIN  a holder console account (password from stdin)
 aiguillage holders list                    registered holders and their resources
 aiguillage services add FILE [--approve]   register a service (prints a minted secret)
