@@ -178,6 +178,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "account.title": "Mon compte",
         "account.holds": "Aiguillage garde votre compte, vos {n} accords avec leurs versions "
         "et l'historique de ce qui s'est passé. Il ne garde jamais les données transférées.",
+        "account.holds.one": "Aiguillage garde votre compte, votre accord avec ses versions "
+        "et l'historique de ce qui s'est passé. Il ne garde jamais les données transférées.",
+        "account.holds.none": "Aiguillage garde votre compte et l'historique de ce qui s'est "
+        "passé. Il ne garde jamais les données transférées.",
         "account.export.title": "Télécharger mes données",
         "account.export.explain": "Tout ce qu'Aiguillage détient sur vous (articles 15 et 20 "
         "du RGPD), dans des formats ouverts.",
@@ -187,6 +191,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "account.delete.explain": "Vos {n} partages en cours seront d'abord arrêtés et les "
         "services prévenus ; puis votre compte, vos accords et vos sessions seront effacés. "
         "C'est définitif.",
+        "account.delete.explain.one": "Votre partage en cours sera d'abord arrêté et le "
+        "service prévenu ; puis votre compte, vos accords et vos sessions seront effacés. "
+        "C'est définitif.",
+        "account.delete.explain.none": "Aucun partage n'est en cours : votre compte, vos accords "
+        "et vos sessions seront effacés. C'est définitif.",
         "account.delete.ledger": "Le registre infalsifiable garde la trace des événements, "
         "mais plus rien ne permettra de les relier à vous.",
         "account.delete.confirm": "Je comprends que c'est définitif et je veux supprimer "
@@ -419,6 +428,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "account.title": "My account",
         "account.holds": "Aiguillage keeps your account, your {n} consents with their versions "
         "and the history of what happened. It never keeps the data transferred.",
+        "account.holds.one": "Aiguillage keeps your account, your consent with its versions "
+        "and the history of what happened. It never keeps the data transferred.",
+        "account.holds.none": "Aiguillage keeps your account and the history of what happened. "
+        "It never keeps the data transferred.",
         "account.export.title": "Download my data",
         "account.export.explain": "Everything Aiguillage holds about you (GDPR articles 15 and "
         "20), in open formats.",
@@ -428,6 +441,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "account.delete.explain": "Your {n} ongoing sharings will be stopped first and the "
         "services told; then your account, consents and sessions will be erased. This is "
         "final.",
+        "account.delete.explain.one": "Your ongoing sharing will be stopped first and the "
+        "service told; then your account, consents and sessions will be erased. This is final.",
+        "account.delete.explain.none": "No sharing is ongoing: your account, consents and "
+        "sessions will be erased. This is final.",
         "account.delete.ledger": "The tamper-evident ledger keeps the events, but nothing will "
         "link them to you any more.",
         "account.delete.confirm": "I understand this is final and I want to delete my account",
