@@ -239,9 +239,15 @@ async def authorize_transfer(
     end: date | None,
     now: datetime,
     blocked_services: list[str] | tuple[str, ...] = (),
+    consent: Consent | None = None,
 ) -> Consent:
-    """Check a data request against its consent. A denial is recorded before it is raised."""
-    consent = await _load(uow, consent_id)
+    """Check a data request against its consent. A denial is recorded before it is raised.
+
+    ``consent``: the consent ``consent_id`` as the caller has just read it in this unit of
+    work (the data plane reads it with its token in one statement); it is then not read a
+    second time. Without it, the consent is read here."""
+    if consent is None or consent.id != consent_id:
+        consent = await _load(uow, consent_id)
     try:
         check_transfer(
             consent,

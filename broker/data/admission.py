@@ -85,8 +85,9 @@ async def admit(request: web.Request, holder_id: str, resource: str, token: str)
     app = request.app
     async with SqlUnitOfWork(app[ENGINE], app[CLOCK]) as uow:
         now = uow.now
-        # The token and its grant in one statement (one trip to the driver on SQLite).
-        found = await uow.tokens.find_with_grant(hash_token(token))
+        # The token, its grant and the grant's sealed holder credential in one statement
+        # (one trip to the driver on SQLite); the policy check below uses this very read.
+        found = await uow.tokens.find_for_transfer(hash_token(token))
         grant = _live(None if found is None else found[0], now)
         # The holder comes from the per-app cache (broker.holder_cache); the token above and
         # the consent below are read from the database on every request, never cached.
@@ -100,7 +101,7 @@ async def admit(request: web.Request, holder_id: str, resource: str, token: str)
         consent = _check_grant(grant, None if found is None else found[1])
         dates = await _check_policy(request, uow, consent, cached, spec, now)
         await _take_quota(uow, consent, holder, resource, now)
-        sealed = await uow.consents.holder_credential(consent.id)
+        sealed = None if found is None else found[2]
         if sealed is None:
             await _no_credential(uow, consent, resource, dates.start, dates.end, now)
         await uow.commit()
@@ -131,6 +132,7 @@ async def _check_policy(
             end=dates.end,
             now=now,
             blocked_services=holder.blocked,
+            consent=consent,
         )
     except TransferDenied as denial:  # authorize_transfer has put it in the ledger
         raise denied(denial, consent.id) from None

@@ -12,14 +12,13 @@ from typing import Any
 from aiohttp import web
 
 from broker.crypto import hash_token
-from broker.keys import CLOCK, ENGINE
 from broker.oauth.client_auth import begin_authentication
 from broker.oauth.errors import InvalidRequest
 from broker.oauth.forms import param, read_form, required
 from broker.oauth.issue import grant_usable, granted_details, token_usable
 from broker.oauth.token import NO_STORE
 from broker.storage.oauth_par import aware
-from broker.storage.uow import SqlUnitOfWork
+from broker.unit import read_only_unit_of_work
 
 _KIND = {"access": "access_token", "refresh": "refresh_token"}
 
@@ -36,9 +35,11 @@ async def introspection(request: web.Request) -> web.Response:
     else:
         malformed = None
     body: dict[str, Any] = {"active": False}
-    # One unit of work, read-only: never committed, rolled back on leaving. Nothing in it
-    # is cached: a revoked token or grant, a suspended client, is seen at once.
-    async with SqlUnitOfWork(request.app[ENGINE], request.app[CLOCK]) as uow:
+    # One unit of work, read-only (on SQLite one of the read-only connections, beside the
+    # writer): nothing written, nothing committed. Nothing in it is cached, and each read
+    # sees every committed transaction: a revoked token or grant, a suspended client, is
+    # seen at once.
+    async with read_only_unit_of_work(request.app) as uow:
         service, found = await pending.check_with_token(uow, hash_token(token))
         if malformed is not None:
             raise malformed

@@ -11,6 +11,24 @@ cut. ``normal`` syncs only at checkpoints (still safe against a crash of the pro
 the WAL is written before the commit returns), trading the last commits before a power
 cut or a kernel panic for one ``fsync`` less per commit.
 
+No-op ends of transactions are not sent (``_skip_idle_ends``): Python's ``sqlite3`` opens a
+transaction only before a write, so a unit of work that only read, or that has just
+committed, has nothing to commit or roll back; ``sqlite3`` would do nothing, but through
+aiosqlite each ``COMMIT``/``ROLLBACK`` is still a trip to the driver's thread while the one
+connection is held (one of an introspection's two trips). The check is the driver's own
+``in_transaction`` (``sqlite3_get_autocommit``), so a transaction that did write is always
+ended as before.
+
+Readers (``SqliteEngine.readers``, ``reading_engine``): a file database also gets a small
+pool of read-only connections (``PRAGMA query_only=ON``) for strictly read-only units of
+work (``broker.unit.read_only_unit_of_work``: introspection, ``client_secret_basic``
+checks), so that they read beside the writer, as WAL allows, instead of queueing behind
+it. Nothing is cached and no snapshot outlives a statement: ``sqlite3`` begins a
+transaction only before a write, which these connections cannot make, so each ``SELECT``
+is its own read transaction and sees every transaction committed before it started — a
+revocation committed by the writer is seen by the next read. An in-memory database has
+no readers (another connection would be another database).
+
 PostgreSQL (production, several instances): a normal pool.
 """
 
@@ -18,7 +36,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from sqlalchemy import event
+from sqlalchemy import event, make_url
+from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
@@ -30,6 +49,34 @@ def is_sqlite(url: str) -> bool:
 SYNCHRONOUS = ("full", "normal")
 
 
+# Read-only SQLite connections per process, opened on first use.
+SQLITE_READERS = 3
+
+
+class SqliteEngine(AsyncEngine):
+    """The one writer connection's engine, carrying its read-only ``readers``; disposing
+    it disposes both."""
+
+    readers: AsyncEngine
+
+    async def dispose(self, close: bool = True) -> None:
+        try:
+            await self.readers.dispose(close)
+        finally:
+            await super().dispose(close)
+
+
+def reading_engine(engine: AsyncEngine) -> AsyncEngine:
+    """Where read-only units of work go: the readers of a SQLite file database, otherwise
+    ``engine`` itself (PostgreSQL's pool, an in-memory SQLite)."""
+    return engine.readers if isinstance(engine, SqliteEngine) else engine
+
+
+def _in_memory(url: str) -> bool:
+    database = make_url(url).database
+    return not database or database == ":memory:" or "mode=memory" in url
+
+
 def make_engine(url: str, *, synchronous: Literal["full", "normal"] = "full") -> AsyncEngine:
     if synchronous not in SYNCHRONOUS:
         raise ValueError(f"synchronous must be one of {SYNCHRONOUS}")
@@ -37,6 +84,8 @@ def make_engine(url: str, *, synchronous: Literal["full", "normal"] = "full") ->
         engine = create_async_engine(
             url, poolclass=AsyncAdaptedQueuePool, pool_size=1, max_overflow=0, pool_timeout=60
         )
+        if not _in_memory(url):
+            engine = _with_readers(engine, url)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -47,5 +96,56 @@ def make_engine(url: str, *, synchronous: Literal["full", "normal"] = "full") ->
             cursor.execute(f"PRAGMA synchronous={synchronous.upper()}")
             cursor.close()
 
+        _skip_idle_ends(engine)
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+def in_sqlite_transaction(dbapi_connection: Any) -> bool:
+    """Whether the SQLite connection under ``dbapi_connection`` (SQLAlchemy's adapted
+    connection or the pool's proxy of it) has a transaction open. A closed or unknown one
+    counts as open, so that SQLAlchemy's own handling runs."""
+    try:
+        return bool(dbapi_connection.driver_connection.in_transaction)
+    except (AttributeError, ValueError):
+        return True
+
+
+def _skip_idle_ends(engine: AsyncEngine) -> None:
+    """Make the engine's dialect skip ``COMMIT``/``ROLLBACK`` when ``sqlite3`` has no
+    transaction open (it would do nothing with them but cost a thread trip)."""
+    dialect: Dialect = engine.sync_engine.dialect
+    rollback, commit = dialect.do_rollback, dialect.do_commit
+
+    def do_rollback(dbapi_connection: Any) -> None:
+        if in_sqlite_transaction(dbapi_connection):
+            rollback(dbapi_connection)
+
+    def do_commit(dbapi_connection: Any) -> None:
+        if in_sqlite_transaction(dbapi_connection):
+            commit(dbapi_connection)
+
+    dialect.do_rollback = do_rollback  # type: ignore[method-assign]
+    dialect.do_commit = do_commit  # type: ignore[method-assign]
+
+
+def _with_readers(writer: AsyncEngine, url: str) -> SqliteEngine:
+    engine = SqliteEngine(writer.sync_engine)
+    readers = create_async_engine(
+        url,
+        poolclass=AsyncAdaptedQueuePool,
+        pool_size=SQLITE_READERS,
+        max_overflow=0,
+        pool_timeout=60,
+    )
+
+    @event.listens_for(readers.sync_engine, "connect")
+    def _read_only(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA query_only=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
+
+    _skip_idle_ends(readers)
+    engine.readers = readers
+    return engine

@@ -108,13 +108,22 @@ _ROTATE = (
     )
     .values(rotated_at=bindparam("now"))
 )
+# The same with the grant's sealed holder credential, for a data request's admission.
+_FOR_TRANSFER = select(
+    tokens,
+    consents.c.data.label("grant_data"),
+    consents.c.holder_credential_enc.label("grant_credential"),
+).join_from(tokens, consents, consents.c.id == tokens.c.grant_id, isouter=True)
 _SQLITE_WITH_GRANT = SqliteStatement(_WITH_GRANT.where(tokens.c.token_hash == bindparam("h")))
+_SQLITE_FOR_TRANSFER = SqliteStatement(_FOR_TRANSFER.where(tokens.c.token_hash == bindparam("h")))
 _SQLITE_ROTATE = SqliteStatement(_ROTATE.returning(tokens.c.token_hash))
 _SQLITE_ADD = SqliteStatement(insert(tokens).values({name: bindparam(name) for name in _ADDED}))
 
 
 # A token and its grant (None if the grant is gone).
 TokenWithGrant = tuple["TokenRecord", Consent | None]
+# The same and the grant's sealed holder credential (None if the grant is gone or has none).
+TokenForTransfer = tuple["TokenRecord", Consent | None, str | None]
 
 
 def token_record(row: Mapping[Any, Any]) -> TokenRecord:
@@ -189,6 +198,20 @@ class SqlTokens:
         query = _WITH_GRANT.where(tokens.c.token_hash == token_hash)
         row = (await self._conn.execute(query)).mappings().first()
         return None if row is None else (token_record(row), grant_of(row))
+
+    async def find_for_transfer(self, token_hash: str) -> TokenForTransfer | None:
+        """``find_with_grant`` with the grant's sealed holder credential
+        (``SqlConsentRepository.holder_credential``), in the same one statement."""
+        driver = await sqlite_driver(self._conn)
+        if driver is not None:
+            rows = await _SQLITE_FOR_TRANSFER.rows(driver, h=token_hash)
+            row: Mapping[Any, Any] | None = rows[0] if rows else None
+        else:
+            query = _FOR_TRANSFER.where(tokens.c.token_hash == token_hash)
+            row = (await self._conn.execute(query)).mappings().first()
+        if row is None:
+            return None
+        return token_record(row), grant_of(row), row["grant_credential"]
 
     async def find_locking_grant(self, token_hash: str) -> TokenWithGrant | None:
         """The token and its grant, the grant's row locked as ``lock_grant`` does, in one

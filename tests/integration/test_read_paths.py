@@ -1,0 +1,162 @@
+"""Round two of issue #6's read paths: the data plane's one-statement admission read
+(``SqlTokens.find_for_transfer``), SQLite's read-only connections
+(``broker.storage.engine.reading_engine``) and the skipped no-op ends of transactions.
+Every guarantee is checked as before: a revocation committed by the writer is seen by the
+next read of a reader, a reader never writes, an uncommitted write is never seen and is
+rolled back, a write after a commit is rolled back too."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import QueuePool
+
+from broker.storage.engine import SqliteEngine, make_engine, reading_engine
+from broker.storage.migrate import upgrade_async
+from broker.storage.tokens import sqlite_driver
+from tests.integration.test_oauth_statements import LATER, _token
+from tests.integration.test_repositories import NOW, active_consent, uow
+from tests.support.databases import fresh_database
+
+
+@pytest.fixture
+async def sqlite_engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    """A migrated SQLite file database: readers and skipped transaction ends are SQLite's
+    (PostgreSQL reads from its pool and ends every transaction)."""
+    async with fresh_database("sqlite", tmp_path) as url:
+        await upgrade_async(url)
+        engine = make_engine(url)
+        yield engine
+        await engine.dispose()
+
+
+async def test_the_admission_read_brings_the_grant_and_its_credential(
+    engine: AsyncEngine,
+) -> None:
+    await active_consent(engine)
+    async with uow(engine) as u:
+        await u.tokens.add_many([_token("at", "access"), _token("lost", grant="gone")])
+        await u.consents.set_holder_credential("grant-1", "sealed-credential")
+        await u.commit()
+    async with uow(engine) as u:
+        found = await u.tokens.find_for_transfer("at")
+        with_grant = await u.tokens.find_with_grant("at")
+        alone = await u.tokens.find_for_transfer("lost")
+        assert await u.tokens.find_for_transfer("nope") is None
+        credential = await u.consents.holder_credential("grant-1")
+    assert found is not None and with_grant is not None and alone is not None
+    assert (found[0], found[1]) == with_grant
+    assert found[2] == credential == "sealed-credential"
+    assert alone[0].grant_id == "gone" and alone[1] is None and alone[2] is None
+
+
+def _is_sqlite_file(engine: AsyncEngine) -> bool:
+    return isinstance(engine, SqliteEngine)
+
+
+async def test_a_reader_sees_a_revocation_at_its_next_read(engine: AsyncEngine) -> None:
+    """No snapshot outlives a statement on a reader: the revocation the writer commits
+    while a read-only unit of work is open is seen by that unit of work's next read."""
+    await active_consent(engine)
+    async with uow(engine) as u:
+        await u.tokens.add_many([_token("at", "access")])
+        await u.commit()
+    readers = reading_engine(engine)
+    assert (readers is not engine) == _is_sqlite_file(engine)
+    async with uow(readers) as reader:
+        before = await reader.tokens.find_with_grant("at")
+        assert before is not None and before[0].usable(NOW)
+        async with uow(engine) as writer:
+            await writer.tokens.revoke("at", NOW)
+            # Written, not committed: nothing half-written is seen.
+            during = await reader.tokens.find_with_grant("at")
+            assert during is not None and during[0].revoked_at is None
+            await writer.commit()
+        after = await reader.tokens.find_with_grant("at")
+        assert after is not None and after[0].revoked_at == NOW
+    async with uow(readers) as reader:
+        found = await reader.tokens.find_with_grant("at")
+        assert found is not None and not found[0].usable(LATER)
+
+
+async def test_a_reader_cannot_write(sqlite_engine: AsyncEngine) -> None:
+    engine = sqlite_engine
+    async with uow(reading_engine(engine)) as reader:
+        # Through the driver (sqlite3's error) or through SQLAlchemy (wrapped).
+        with pytest.raises((sqlite3.OperationalError, OperationalError), match="readonly"):
+            await reader.tokens.add_many([_token("at", "access")])
+        with pytest.raises(OperationalError, match="readonly"):
+            await reader.tokens.revoke("at", NOW)
+    async with uow(engine) as u:
+        assert await u.tokens.find("at") is None
+
+
+async def test_in_memory_sqlite_has_no_readers() -> None:
+    engine = make_engine("sqlite+aiosqlite:///:memory:")
+    try:
+        assert not isinstance(engine, SqliteEngine)
+        assert reading_engine(engine) is engine
+    finally:
+        await engine.dispose()
+
+
+async def test_disposing_the_engine_disposes_its_readers(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'x.sqlite3'}")
+    assert isinstance(engine, SqliteEngine)
+    async with engine.readers.connect() as conn:
+        assert (await conn.execute(text("PRAGMA query_only"))).scalar() == 1
+    pool = engine.readers.sync_engine.pool
+    assert isinstance(pool, QueuePool) and pool.checkedin() == 1
+    await engine.dispose()
+    assert pool.checkedin() == 0
+
+
+async def _count_ends(engine: AsyncEngine) -> tuple[Any, dict[str, int]]:
+    """The writer's driver connection, its COMMIT and ROLLBACK counted."""
+    counts = {"commit": 0, "rollback": 0}
+    async with engine.connect() as conn:
+        driver = await sqlite_driver(conn)
+    assert driver is not None
+    for name in counts:
+        original = getattr(driver, name)
+
+        async def counted(name: str = name, original: Any = original) -> None:
+            counts[name] += 1
+            await original()
+
+        setattr(driver, name, counted)
+    return driver, counts
+
+
+async def test_only_transactions_that_wrote_are_ended(sqlite_engine: AsyncEngine) -> None:
+    """On SQLite a unit of work that only read, or that just committed, sends no
+    ROLLBACK; one that wrote is still rolled back, and a write after a commit too."""
+    engine = sqlite_engine
+    await active_consent(engine)
+    _, counts = await _count_ends(engine)
+    async with uow(engine) as u:
+        assert await u.tokens.find("at") is None
+    assert counts == {"commit": 0, "rollback": 0}
+    async with uow(engine) as u:
+        await u.tokens.add_many([_token("at", "access")])
+        await u.commit()
+    assert counts == {"commit": 1, "rollback": 0}
+    async with uow(engine) as u:
+        await u.tokens.add_many([_token("rt")])
+        await u.commit()
+        await u.tokens.revoke("at", NOW)  # not committed
+    assert counts == {"commit": 2, "rollback": 1}
+    async with uow(engine) as u:
+        await u.tokens.add_many([_token("other")])  # not committed
+    assert counts == {"commit": 2, "rollback": 2}
+    async with uow(engine) as u:
+        at, rt, other = [await u.tokens.find(h) for h in ("at", "rt", "other")]
+        assert at is not None and at.revoked_at is None
+        assert rt is not None and other is None
