@@ -20,6 +20,7 @@ from broker.jobs import HANDLERS, POLL_INTERVAL, job_runner
 from broker.keys import CLOCK, ENGINE, HTTP, SECRET_BOX, SETTINGS, SIGNER, TEMPLATES
 from broker.logging import configure_logging
 from broker.notices import handlers as notice_handlers
+from broker.oauth.service_keys import SERVICE_KEYS, ServiceKeys
 from broker.ops import setup as setup_ops
 from broker.ops.metrics import observe
 from broker.settings import Settings
@@ -49,6 +50,7 @@ async def _http_client(app: web.Application) -> AsyncIterator[None]:
     )
     async with aiohttp.ClientSession(timeout=timeout, raise_for_status=False) as session:
         app[HTTP] = session
+        app[SERVICE_KEYS] = ServiceKeys(session, app[SETTINGS])  # services' JWKS, cached
         yield
 
 

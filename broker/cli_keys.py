@@ -1,7 +1,8 @@
 """``aiguillage keys …``: rotating the keys the broker holds.
 
 aiguillage keys rotate                 re-seal every sealed value under AIGUILLAGE_ENCRYPTION_KEY
-                                       (the old key listed in AIGUILLAGE_OLD_ENCRYPTION_KEYS)
+                                       (the old key listed in AIGUILLAGE_OLD_ENCRYPTION_KEYS),
+                                       queued jobs' sealed payload fields included
 aiguillage keys rotate-signing         make a new signing key; the previous one stays in
                                        /jwks.json so what it signed still verifies
 aiguillage keys retire-signing -- KID  stop publishing an earlier signing key
@@ -17,14 +18,16 @@ import argparse
 import asyncio
 import sys
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Column, Table, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from broker.crypto import SecretBox, Signer
+from broker.jobs import SEALED_FIELDS, SealedField
 from broker.settings import Settings
 from broker.storage.engine import make_engine
-from broker.storage.tables import consents, holder_webhooks, holders
+from broker.storage.tables import consents, holder_webhooks, holders, jobs
 
 BATCH = 200
 
@@ -55,12 +58,59 @@ SEALED = (
 
 
 async def reseal(engine: AsyncEngine, box: SecretBox, batch: int = BATCH) -> dict[str, int]:
-    """Re-seal every value not already under the current key; counts per column."""
+    """Re-seal every value not already under the current key; counts per column.
+
+    Columns first, then the jobs still to run: a consent ended meanwhile moves its
+    credential (as it was sealed) into a ``holder.revoke`` job, which the job pass sees.
+    """
     counts: dict[str, int] = {}
     for sealed in SEALED:
         name = f"{sealed.table.name}.{sealed.column}"
         counts[name] = await _reseal_column(engine, box, sealed, batch)
+    counts["jobs.payload"] = await _reseal_jobs(engine, box, batch)
     return counts
+
+
+async def _reseal_jobs(engine: AsyncEngine, box: SecretBox, batch: int) -> int:
+    """The sealed payload fields (``broker/jobs.py`` ``SEALED_FIELDS``) of jobs not yet
+    done or given up (a finished job has shed them). The update re-checks that the job is
+    still pending, so a job that finished meanwhile does not get its secret back."""
+    pending = (jobs.c.done_at.is_(None), jobs.c.failed_at.is_(None))
+    done, after = 0, ""
+    while True:
+        async with engine.begin() as conn:  # one transaction per batch
+            rows = (
+                await conn.execute(
+                    select(jobs.c.id, jobs.c.kind, jobs.c.payload)
+                    .where(jobs.c.id > after, jobs.c.kind.in_(list(SEALED_FIELDS)), *pending)
+                    .order_by(jobs.c.id)
+                    .limit(batch)
+                )
+            ).all()
+            for job_id, kind, payload in rows:
+                fresh = _resealed_payload(box, SEALED_FIELDS[kind], dict(payload))
+                if fresh is None:
+                    continue
+                await conn.execute(
+                    update(jobs).where(jobs.c.id == job_id, *pending).values(payload=fresh)
+                )
+                done += 1
+        if len(rows) < batch:
+            return done
+        after = rows[-1][0]
+
+
+def _resealed_payload(
+    box: SecretBox, fields: tuple[SealedField, ...], payload: dict[str, Any]
+) -> dict[str, Any] | None:
+    changed = False
+    for field in fields:
+        value = payload.get(field.name)
+        if isinstance(value, str) and box.needs_rotation(value):
+            bound = field.bound_to(payload)
+            payload[field.name] = box.seal(box.open(value, bound_to=bound), bound_to=bound)
+            changed = True
+    return payload if changed else None
 
 
 async def _reseal_column(

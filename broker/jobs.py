@@ -10,7 +10,10 @@ marked failed and stays visible to the operator.
 
 A job that carries a secret (``holder.revoke`` carries the sealed holder credential)
 names it with ``secret_fields``: the moment the job is over, done or given up, those
-fields leave its payload in the same update, so no finished job keeps a secret.
+fields leave its payload in the same update, so no finished job keeps a secret. Each secret
+field is a value sealed with the app's ``SecretBox``; ``SEALED_FIELDS`` says what it is
+bound to, so that ``aiguillage keys rotate`` re-seals the jobs still to run
+(``broker/cli_keys.py``) and an old key can be retired while such jobs are queued.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from aiohttp import web
 
 from broker.aio import cancelling
 from broker.keys import SETTINGS
+from broker.notices.outbox import CREDENTIAL, REVOKE_AT_HOLDER
 from broker.ops.metrics import METRICS
 from broker.storage.jobs import Job
 from broker.unit import unit_of_work
@@ -34,6 +38,27 @@ from broker.unit import unit_of_work
 log = structlog.get_logger(__name__)
 
 Handler = Callable[[web.Application, dict[str, Any]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class SealedField:
+    """A payload field holding a ``SecretBox`` ciphertext bound to
+    ``bound_prefix + payload[bound_by]``."""
+
+    name: str
+    bound_prefix: str
+    bound_by: str
+
+    def bound_to(self, payload: dict[str, Any]) -> str:
+        return self.bound_prefix + str(payload[self.bound_by])
+
+
+# Every job kind's sealed payload fields. A kind registering ``secret_fields`` must list
+# them here (``register`` checks), or key rotation would leave them under a retired key.
+SEALED_FIELDS: dict[str, tuple[SealedField, ...]] = {
+    # The holder credential moved from the consent row (``broker/notices/outbox.py``).
+    REVOKE_AT_HOLDER: (SealedField(CREDENTIAL, "consent:", "grant_id"),),
+}
 
 
 @dataclass(frozen=True)
@@ -57,6 +82,9 @@ MAX_ATTEMPTS = 20
 def register(
     app: web.Application, kind: str, handler: Handler, *, secret_fields: tuple[str, ...] = ()
 ) -> None:
+    sealed = {field.name for field in SEALED_FIELDS.get(kind, ())}
+    if not set(secret_fields) <= sealed:
+        raise ValueError(f"{kind}: declare how its secret fields are sealed (SEALED_FIELDS)")
     app[HANDLERS][kind] = Registration(handler, secret_fields)
 
 
@@ -84,6 +112,10 @@ async def _run(app: web.Application, job: Job) -> None:
         try:
             await registered.handler(app, job.payload)
         except Exception as exc:  # any failure means "try again later"
+            if cancelling():
+                # The instance is stopping and the driver surfaced that as an error: leave
+                # the job to its lease (it runs again here or elsewhere), and stop.
+                raise asyncio.CancelledError from exc
             error = f"{type(exc).__name__}: {exc}"[:300]
     shed = registered.shed(job.payload) if registered is not None else None
     async with unit_of_work(app) as uow:

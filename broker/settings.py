@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     # A session cookie needs ``Secure`` in production; loopback demos run plain HTTP.
     cookie_secure: bool = True
     operator_token: SecretStr = Field(default=SecretStr(""))
+    # When set, ``GET /metrics`` requires ``Authorization: Bearer <metrics_token>``; unset,
+    # it is open, for scrapers on a private network or loopback (``broker/ops/metrics.py``).
+    metrics_token: SecretStr = Field(default=SecretStr(""))
     # A service's ``jwks_uri`` must be https; tests and the demo may allow plain http to a
     # loopback address (``broker/oauth/service_keys.py``).
     jwks_allow_http_loopback: bool = False

@@ -4,28 +4,28 @@ loopback demos; a new random id at each login, only its hash in the database."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from aiohttp import web
 
-from broker.keys import SETTINGS
 from broker.storage.holder_staff import SqlHolderStaff, Staff
-from broker.unit import unit_of_work
+from broker.storage.uow import SqlUnitOfWork
+from broker.web.session import SessionCookie
 
 CONSOLE_COOKIE = "aiguillage_console"
 CONSOLE_PATH = "/console"
 STAFF = web.RequestKey("holder_staff", Staff)
 
 
+async def _staff_of(uow: SqlUnitOfWork, session_id: str, now: datetime) -> Staff | None:
+    return await SqlHolderStaff(uow.conn).session_staff(session_id, now)
+
+
+CONSOLE_SESSION = SessionCookie(CONSOLE_COOKIE, CONSOLE_PATH, "Strict", STAFF, _staff_of)
+
+
 async def current_staff(request: web.Request) -> Staff | None:
-    if STAFF in request:
-        return request[STAFF]
-    session_id = request.cookies.get(CONSOLE_COOKIE)
-    if not session_id or len(session_id) > 128:
-        return None
-    async with unit_of_work(request.app) as uow:
-        staff = await SqlHolderStaff(uow.conn).session_staff(session_id, uow.now)
-    if staff is not None:
-        request[STAFF] = staff
-    return staff
+    return await CONSOLE_SESSION.current(request)
 
 
 async def require_staff(request: web.Request) -> Staff:
@@ -36,13 +36,4 @@ async def require_staff(request: web.Request) -> Staff:
 
 
 def set_console_cookie(request: web.Request, response: web.StreamResponse, session_id: str) -> None:
-    settings = request.app[SETTINGS]
-    response.set_cookie(
-        CONSOLE_COOKIE,
-        session_id,
-        httponly=True,
-        samesite="Strict",
-        secure=settings.cookie_secure,
-        max_age=settings.session_ttl,
-        path=CONSOLE_PATH,
-    )
+    CONSOLE_SESSION.set(request, response, session_id)

@@ -22,7 +22,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from broker.oauth.errors import InvalidClient
-from broker.oauth.service_keys import JwksUnavailable, service_keys
+from broker.oauth.service_keys import SERVICE_KEYS, JwksUnavailable
 from consent.registry import ServiceRegistration
 
 ALGORITHMS = ["ES256", "RS256", "PS256"]
@@ -57,39 +57,43 @@ def _unverified_kid(assertion: str) -> str | None:
     return kid if isinstance(kid, str) and 0 < len(kid) <= 256 else None
 
 
-async def verify_client_assertion(
-    app: web.Application,
-    registration: ServiceRegistration,
-    assertion: str,
-    *,
-    audiences: tuple[str, ...],
-    now: datetime,
-) -> AssertionClaims:
-    """Verify with the client's inline ``jwks`` or the one at its ``jwks_uri``."""
-    if registration.jwks is not None:
-        jwks = registration.jwks
-    elif registration.jwks_uri is not None:
-        keys, uri = service_keys(app), str(registration.jwks_uri)
-        kid = _unverified_kid(assertion)
-        try:
-            jwks = await (keys.jwks(uri) if kid is None else keys.jwks_with(uri, kid))
-        except JwksUnavailable:
-            raise InvalidClient("the client's key set could not be fetched") from None
-    else:
+def _jwks_uri(registration: ServiceRegistration) -> str:
+    if registration.jwks_uri is None:
         raise InvalidClient("this client has no registered JWKS")
-    return verify_assertion(
-        assertion, client_id=registration.client_id, jwks=jwks, audiences=audiences, now=now
-    )
+    return str(registration.jwks_uri)
+
+
+def known_client_jwks(
+    app: web.Application, registration: ServiceRegistration, assertion: str
+) -> dict[str, Any] | None:
+    """The keys to verify ``assertion`` with, if known without the network: the inline
+    ``jwks``, or a fresh cached set from the ``jwks_uri`` that knows the assertion's ``kid``.
+    None when ``client_jwks`` would have to fetch."""
+    if registration.jwks is not None:
+        return registration.jwks
+    return app[SERVICE_KEYS].known(_jwks_uri(registration), _unverified_kid(assertion))
+
+
+async def client_jwks(
+    app: web.Application, registration: ServiceRegistration, assertion: str
+) -> dict[str, Any]:
+    """The client's inline ``jwks`` or the one at its ``jwks_uri`` (fetched when not cached,
+    up to ``FETCH_TIMEOUT``: hold no database connection while awaiting this)."""
+    if registration.jwks is not None:
+        return registration.jwks
+    keys, uri = app[SERVICE_KEYS], _jwks_uri(registration)
+    kid = _unverified_kid(assertion)
+    try:
+        return await (keys.jwks(uri) if kid is None else keys.jwks_with(uri, kid))
+    except JwksUnavailable:
+        raise InvalidClient("the client's key set could not be fetched") from None
 
 
 def verify_assertion(
-    assertion: str,
-    *,
-    client_id: str,
-    jwks: dict[str, Any],
-    audiences: tuple[str, ...],
-    now: datetime,
+    assertion: str, client_id: str, jwks: dict[str, Any], audiences: tuple[str, ...], now: datetime
 ) -> AssertionClaims:
+    """The assertion's claims once its signature (by a key of ``jwks``) and its claims
+    hold for ``client_id`` at ``now``; ``InvalidClient`` otherwise."""
     try:
         keys = KeySet.import_key_set(jwks)  # type: ignore[arg-type]
         token = jwt.decode(assertion, keys, algorithms=ALGORITHMS)

@@ -30,7 +30,13 @@ from sqlalchemy import bindparam, select
 
 from broker.crypto import hash_token
 from broker.keys import CLOCK, ENGINE, SETTINGS
-from broker.oauth.assertion import unverified_issuer, verify_client_assertion
+from broker.oauth.assertion import (
+    AssertionClaims,
+    client_jwks,
+    known_client_jwks,
+    unverified_issuer,
+    verify_assertion,
+)
 from broker.oauth.errors import InvalidClient
 from broker.oauth.forms import param
 from broker.oauth.store import oauth_store
@@ -44,6 +50,7 @@ from broker.storage.tokens import (
     token_record,
 )
 from broker.storage.uow import SqlUnitOfWork
+from broker.unit import read_only_unit_of_work
 from consent.registry import ServiceRegistration, ServiceStatus
 
 log = structlog.get_logger(__name__)
@@ -101,11 +108,12 @@ class PendingClient:
 async def begin_authentication(request: web.Request, form: MultiDict[str]) -> PendingClient:
     """Read the client's credentials; prove a client assertion at once.
 
-    A ``private_key_jwt`` assertion is verified in its own unit of work, which commits its
-    ``jti`` before the endpoint does anything, so that a replay is refused even when the
-    first request failed later on. A ``client_secret_basic`` client writes nothing: it is
-    checked by ``PendingClient.check`` on the endpoint's unit of work, before anything else
-    reads or writes there.
+    A ``private_key_jwt`` assertion is verified and its ``jti`` committed before the
+    endpoint does anything, so that a replay is refused even when the first request failed
+    later on (``_by_assertion``: no database connection is held while keys are fetched).
+    A ``client_secret_basic`` client writes nothing: it is checked by
+    ``PendingClient.check`` on the endpoint's unit of work, before anything else reads or
+    writes there.
     """
     basic = _basic_credentials(request)
     assertion = _assertion(request, form)
@@ -120,20 +128,18 @@ async def begin_authentication(request: web.Request, form: MultiDict[str]) -> Pe
         raise InvalidClient("client authentication is required")
     issuer = request.app[SETTINGS].issuer
     audiences = (issuer, issuer + request.path)
-    async with SqlUnitOfWork(request.app[ENGINE], request.app[CLOCK]) as uow:
-        record = await _by_assertion(request.app, uow, assertion, claimed, audiences)
-        await uow.commit()
+    record = await _by_assertion(request.app, assertion, claimed, audiences)
     return PendingClient(basic=None, claimed=claimed, proven=record.registration)
 
 
 async def authenticate(request: web.Request, form: MultiDict[str]) -> ServiceRegistration:
     """The authenticated, approved service, or ``InvalidClient``, for endpoints that
     authenticate before opening their own unit of work. ``client_secret_basic`` is checked
-    in a read-only unit of work (rolled back, nothing to commit)."""
+    in a read-only unit of work (``read_only_unit_of_work``: nothing to commit)."""
     pending = await begin_authentication(request, form)
     if pending.proven is not None:
         return pending.proven
-    async with SqlUnitOfWork(request.app[ENGINE], request.app[CLOCK]) as uow:
+    async with read_only_unit_of_work(request.app) as uow:
         return await pending.check(uow)
 
 
@@ -255,19 +261,48 @@ async def _by_secret(
 
 async def _by_assertion(
     app: web.Application,
-    uow: SqlUnitOfWork,
     assertion: str,
     claimed: str | None,
     audiences: tuple[str, ...],
 ) -> ServiceRecord:
+    """The approved client proven by ``assertion``, its ``jti`` committed.
+
+    When the keys are known without the network (inline ``jwks``, or a fresh cached set
+    that knows the ``kid``), all happens in one unit of work. Otherwise the registration is
+    read in a short unit of work that is closed before the ``jwks_uri`` is fetched (up to
+    ``FETCH_TIMEOUT``): on SQLite the process has one connection, and holding it across
+    the fetch would stall every request. The assertion is then verified with no connection
+    held, and a second unit of work re-reads the client (still approved, same keys) and
+    records the ``jti`` (the replay check and the insert are in that one transaction).
+    """
     client_id = claimed or unverified_issuer(assertion)
-    record = await _service(uow, client_id)
-    claims = await verify_client_assertion(
-        app, record.registration, assertion, audiences=audiences, now=uow.now
-    )
+    engine, clock = app[ENGINE], app[CLOCK]
+    async with SqlUnitOfWork(engine, clock) as uow:
+        record = await _service(uow, client_id)
+        jwks = known_client_jwks(app, record.registration, assertion)
+        if jwks is not None:
+            claims = verify_assertion(assertion, client_id, jwks, audiences, uow.now)
+            await _remember(uow, client_id, claims)
+            return record
+    jwks = await client_jwks(app, record.registration, assertion)
+    claims = verify_assertion(assertion, client_id, jwks, audiences, clock())
+    async with SqlUnitOfWork(engine, clock) as uow:
+        current = await _service(uow, client_id)
+        if (current.registration.jwks, current.registration.jwks_uri) != (
+            record.registration.jwks,
+            record.registration.jwks_uri,
+        ):
+            log.info("client_auth.refused", client_id=client_id, reason="keys_changed")
+            raise InvalidClient("client authentication failed")
+        await _remember(uow, client_id, claims)
+    return current
+
+
+async def _remember(uow: SqlUnitOfWork, client_id: str, claims: AssertionClaims) -> None:
+    """Store the ``jti`` and commit; a replay (already stored) is ``InvalidClient``."""
     if not await oauth_store(uow).assertions.remember(
         client_id, claims.jti, claims.expires_at, uow.now
     ):
         log.info("client_auth.refused", client_id=client_id, reason="jti_replay")
         raise InvalidClient("this client assertion was already used")
-    return record
+    await uow.commit()

@@ -10,7 +10,13 @@ verifying its ``private_key_jwt`` assertions (``assertion.py``).
   refetch; such refetches are spaced ``REFETCH_COOLDOWN`` apart per URI, so assertions
   with made-up key ids cannot turn the broker into a fetch loop against the service.
 
-The cache belongs to one broker app (two apps in one process never share it).
+The cache belongs to one broker app (two apps in one process never share it): it is
+``app[SERVICE_KEYS]``, made with the app's HTTP client session and dropped with the app.
+
+A fetch can take up to ``FETCH_TIMEOUT``: callers must not hold a database connection
+while awaiting ``jwks`` / ``jwks_with`` (``client_auth.py`` reads the registration, lets the
+connection go, obtains the keys, then records the ``jti`` in a new unit of work).
+``known`` answers from the cache alone, for the common case where no fetch is needed.
 """
 
 from __future__ import annotations
@@ -19,7 +25,6 @@ import asyncio
 import ipaddress
 import json
 import time
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +34,7 @@ import aiohttp
 import structlog
 from aiohttp import web
 
-from broker.keys import HTTP, SETTINGS
+from broker.settings import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -79,12 +84,12 @@ class ServiceKeys:
     def __init__(
         self,
         session: aiohttp.ClientSession,
+        settings: Settings,
         *,
-        allow_http_loopback: bool,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._session = session
-        self._allow_http_loopback = allow_http_loopback
+        self._settings = settings  # read at each fetch (``jwks_allow_http_loopback``)
         self._clock = clock
         self._cache: dict[str, _Cached] = {}
         self._locks: dict[str, asyncio.Lock] = {}
@@ -99,6 +104,16 @@ class ServiceKeys:
             if cached is not None and self._clock() - cached.fetched_at < CACHE_SECONDS:
                 return cached.jwks
             return await self._refresh(uri, cached)
+
+    def known(self, uri: str, kid: str | None) -> dict[str, Any] | None:
+        """The cached key set if it is fresh and (given a ``kid``) knows that key id; None
+        when ``jwks`` / ``jwks_with`` might have to fetch. Never touches the network."""
+        cached = self._cache.get(uri)
+        if cached is None or self._clock() - cached.fetched_at >= CACHE_SECONDS:
+            return None
+        if kid is not None and kid not in kids(cached.jwks):
+            return None
+        return cached.jwks
 
     async def jwks_with(self, uri: str, kid: str) -> dict[str, Any]:
         """The key set, refetched once first if it does not know ``kid`` (a rotation), unless
@@ -127,7 +142,7 @@ class ServiceKeys:
         return jwks
 
     async def _fetch(self, uri: str) -> dict[str, Any]:
-        check_uri(uri, allow_http_loopback=self._allow_http_loopback)
+        check_uri(uri, allow_http_loopback=self._settings.jwks_allow_http_loopback)
         try:
             async with self._session.get(
                 uri,
@@ -153,13 +168,4 @@ class ServiceKeys:
         return document
 
 
-_BY_APP: weakref.WeakKeyDictionary[web.Application, ServiceKeys] = weakref.WeakKeyDictionary()
-
-
-def service_keys(app: web.Application) -> ServiceKeys:
-    """The app's JWKS cache, made on first use (the app's HTTP client exists by then)."""
-    keys = _BY_APP.get(app)
-    if keys is None:
-        keys = ServiceKeys(app[HTTP], allow_http_loopback=app[SETTINGS].jwks_allow_http_loopback)
-        _BY_APP[app] = keys
-    return keys
+SERVICE_KEYS = web.AppKey("service_keys", ServiceKeys)

@@ -20,10 +20,15 @@ Labels are route templates (``/oauth/grants/{grant_id}``) and codes from the bro
 vocabulary, never raw paths, ids or anything a client typed, so no personal data reaches
 the metrics and the number of series stays bounded. Counts are per instance; Prometheus
 sums them across instances.
+
+With ``AIGUILLAGE_METRICS_TOKEN`` set, ``/metrics`` answers only a scraper that sends
+``Authorization: Bearer <token>`` (401 problem JSON otherwise); unset, it is open, for a
+scraper on loopback or the private network, with the public proxy refusing the path.
 """
 
 from __future__ import annotations
 
+import hmac
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -32,7 +37,8 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import generate_latest
 
-from broker.keys import ENGINE
+from broker.http.problems import Problem
+from broker.keys import ENGINE, SETTINGS
 from broker.ops.ledger_watch import Observed, watch_ledger
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -152,7 +158,26 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
             metrics.denials.labels(reason).inc()
 
 
+def _require_metrics_token(request: web.Request) -> None:
+    """With ``AIGUILLAGE_METRICS_TOKEN`` set, the scraper must send it as a bearer token
+    (compared in constant time); unset, ``/metrics`` is open: keep it off public addresses."""
+    expected = request.app[SETTINGS].metrics_token.get_secret_value()
+    if not expected:
+        return
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        given.strip().encode(), expected.encode()
+    ):
+        raise Problem(
+            401,
+            "unauthorized",
+            "the metrics token is required (Authorization: Bearer …)",
+            headers={"WWW-Authenticate": 'Bearer realm="aiguillage-metrics"'},
+        )
+
+
 async def serve_metrics(request: web.Request) -> web.Response:
+    _require_metrics_token(request)
     body = generate_latest(request.app[METRICS].registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 

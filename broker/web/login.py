@@ -24,6 +24,7 @@ from broker.web.throttle import (
     address_throttled,
     client_address,
     record_address_failure,
+    resident_key,
 )
 
 log = structlog.get_logger(__name__)
@@ -46,11 +47,12 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     next_path = safe_next(form.get("next"))
     settings = request.app[SETTINGS]
     address = address_key("resident", client_address(request))
+    name_key = resident_key(login)  # never a console or address key (``throttle.py``)
     async with unit_of_work(request.app) as uow:
         now = uow.now
         if (
             await address_throttled(request, uow.conn, address, now)
-            or await uow.residents.recent_failures(login, now - FAILURE_WINDOW) >= MAX_FAILURES
+            or await uow.residents.recent_failures(name_key, now - FAILURE_WINDOW) >= MAX_FAILURES
         ):
             log.info("login.throttled")
             return render(
@@ -63,7 +65,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
             )
         resident = await uow.residents.check_password(login, password) if login else None
         if resident is None:
-            await uow.residents.record_failure(login, now)
+            await uow.residents.record_failure(name_key, now)
             await record_address_failure(uow.conn, address, now)
             await uow.commit()
             log.info("login.failed")
@@ -75,7 +77,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
                 error_key="login.failed",
                 login=login,
             )
-        await uow.residents.clear_failures(login)
+        await uow.residents.clear_failures(name_key)
         session_id = await uow.residents.open_session(resident.id, now, settings.session_ttl)
         await uow.commit()
     log.info("login.ok", resident=resident.id)

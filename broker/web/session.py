@@ -7,29 +7,71 @@ loopback demos. Expiry is enforced by the database row, not the cookie.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Generic, Literal, TypeVar
 from urllib.parse import quote
 
 from aiohttp import web
 
 from broker.keys import SETTINGS
 from broker.storage.residents import Resident
+from broker.storage.uow import SqlUnitOfWork
 from broker.unit import unit_of_work
+
+T = TypeVar("T")
 
 SESSION_COOKIE = "aiguillage_session"
 RESIDENT = web.RequestKey("resident", Resident)
 
 
+@dataclass(frozen=True)
+class SessionCookie(Generic[T]):
+    """One kind of session (residents here, holder staff in ``broker/console/session.py``):
+    its cookie, and how a session id becomes its owner (read once per request)."""
+
+    name: str
+    path: str
+    samesite: Literal["Lax", "Strict"]
+    owner: web.RequestKey[T]
+    lookup: Callable[[SqlUnitOfWork, str, datetime], Awaitable[T | None]]
+
+    async def current(self, request: web.Request) -> T | None:
+        if self.owner in request:
+            return request[self.owner]
+        session_id = request.cookies.get(self.name)
+        if not session_id or len(session_id) > 128:
+            return None
+        async with unit_of_work(request.app) as uow:
+            found = await self.lookup(uow, session_id, uow.now)
+        if found is not None:
+            request[self.owner] = found
+        return found
+
+    def set(self, request: web.Request, response: web.StreamResponse, session_id: str) -> None:
+        settings = request.app[SETTINGS]
+        response.set_cookie(
+            self.name,
+            session_id,
+            httponly=True,
+            samesite=self.samesite,
+            secure=settings.cookie_secure,
+            max_age=settings.session_ttl,
+            path=self.path,
+        )
+
+
+async def _resident_of(uow: SqlUnitOfWork, session_id: str, now: datetime) -> Resident | None:
+    return await uow.residents.session_resident(session_id, now)
+
+
+# SameSite=Lax: the redirect back from a holder must still carry it.
+RESIDENT_SESSION = SessionCookie(SESSION_COOKIE, "/", "Lax", RESIDENT, _resident_of)
+
+
 async def current_resident(request: web.Request) -> Resident | None:
-    if RESIDENT in request:
-        return request[RESIDENT]
-    session_id = request.cookies.get(SESSION_COOKIE)
-    if not session_id or len(session_id) > 128:
-        return None
-    async with unit_of_work(request.app) as uow:
-        resident = await uow.residents.session_resident(session_id, uow.now)
-    if resident is not None:
-        request[RESIDENT] = resident
-    return resident
+    return await RESIDENT_SESSION.current(request)
 
 
 async def require_resident(request: web.Request) -> Resident:
@@ -41,16 +83,7 @@ async def require_resident(request: web.Request) -> Resident:
 
 
 def set_session_cookie(request: web.Request, response: web.StreamResponse, session_id: str) -> None:
-    settings = request.app[SETTINGS]
-    response.set_cookie(
-        SESSION_COOKIE,
-        session_id,
-        httponly=True,
-        samesite="Lax",
-        secure=settings.cookie_secure,
-        max_age=settings.session_ttl,
-        path="/",
-    )
+    RESIDENT_SESSION.set(request, response, session_id)
 
 
 def _quote(value: str) -> str:

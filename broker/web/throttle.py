@@ -1,6 +1,12 @@
 """Failed-login throttling per client address, next to the per-login-name throttle of each
 login form (``broker/web/login.py``, ``broker/console/routes.py``).
 
+Every count lives in the one ``login_attempts`` table, under keys of disjoint namespaces:
+``resident:<name>`` (``resident_key``), ``console:<name>`` (``broker/storage/
+holder_staff.py``) and ``ADDRESS <surface> <address>``. A name is whatever the visitor
+typed, so a resident form that stored the bare name would let anyone type
+``console:<staff login>`` and lock a staff account out (or read whether it is locked).
+
 Per name alone, an attacker trying one password on many names from one address is never
 slowed; so failures also count per address, in the same ``login_attempts`` table, under a
 key no login name can take (names are lower-cased before use; these keys start with
@@ -14,6 +20,7 @@ that peer is one of ``AIGUILLAGE_TRUSTED_PROXIES`` (the reverse proxy of
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 from datetime import datetime, timedelta
 
@@ -62,6 +69,20 @@ def client_address(request: web.Request) -> str:
         if not _is_trusted(hop, trusted):
             break
     return address
+
+
+RESIDENT_PREFIX = "resident:"
+_KEY_LENGTH = 254  # login_attempts.login
+
+
+def resident_key(login: str) -> str:
+    """The throttle key of a name typed in the resident login form: always under
+    ``resident:``, whatever the name holds (a ``:`` included). A name too long for the
+    column with its prefix is counted under its SHA-256 (no real login is that long)."""
+    key = RESIDENT_PREFIX + login
+    if len(key) > _KEY_LENGTH:
+        key = f"{RESIDENT_PREFIX}sha256:{hashlib.sha256(login.encode()).hexdigest()}"
+    return key
 
 
 def address_key(surface: str, address: str) -> str:

@@ -12,7 +12,7 @@ from aiohttp import web
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from broker.jobs import HANDLERS, MAX_ATTEMPTS, register, run_due_jobs
+from broker.jobs import HANDLERS, MAX_ATTEMPTS, POLL_INTERVAL, _loop, register, run_due_jobs
 from broker.keys import CLOCK, ENGINE, SETTINGS
 from broker.notices.outbox import CREDENTIAL, REVOKE_AT_HOLDER
 from broker.ops.metrics import METRICS, Metrics
@@ -155,3 +155,35 @@ async def test_erasure_drops_credentials_left_in_finished_jobs_and_keeps_pending
     assert await _payload(engine, old_done) == {"grant_id": "grant-1", "holder": "enedis"}
     assert (await _payload(engine, pending))[CREDENTIAL] == SECRET  # the holder is still owed
     assert (await _payload(engine, other))[CREDENTIAL] == SECRET  # someone else's grant
+
+
+async def test_a_stop_that_a_handler_turns_into_an_error_still_stops_the_runner(
+    database_url: str, engine: AsyncEngine
+) -> None:
+    # Drivers sometimes surface a cancellation as an ordinary exception; the runner must
+    # still stop (it once slept for ever, hanging the instance's shutdown), and the job is
+    # left to its lease rather than counted as a failed attempt.
+    app = _runner(database_url, engine)
+    app[POLL_INTERVAL] = 0.05
+    started = asyncio.Event()
+
+    async def slow(app: web.Application, payload: dict[str, Any]) -> None:
+        started.set()
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            raise RuntimeError("connection closed by the driver") from None
+
+    register(app, "test.slow", slow)
+    async with uow(engine) as u:
+        job_id = await u.jobs.enqueue("test.slow", {}, NOW)
+        await u.commit()
+    task = asyncio.create_task(_loop(app))
+    await asyncio.wait_for(started.wait(), 10)
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=5)
+    assert task in done and task.cancelled()
+    async with uow(engine) as u:
+        state = await u.jobs.get(job_id)
+    assert state is not None and state.attempts == 1 and state.last_error is None
+    assert state.done_at is None and state.failed_at is None

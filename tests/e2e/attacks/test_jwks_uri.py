@@ -4,6 +4,7 @@ service rotates its keys, and ``invalid_client`` (RFC 6749 JSON) when it cannot 
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 from collections.abc import AsyncIterator
@@ -16,7 +17,7 @@ from aiohttp import web
 from joserfc import jwt
 from joserfc.jwk import ECKey
 
-from tests.support.flow import DEFAULT_DETAILS, par_form, pkce_pair
+from tests.support.flow import DEFAULT_DETAILS, coach_auth, par_form, pkce_pair
 from tests.support.stack import OPERATOR_TOKEN, Stack, free_port, serve
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -183,3 +184,45 @@ async def test_registration_takes_exactly_one_key_source(
             assert response.status == 422
             assert response.content_type == "application/problem+json"
             assert (await response.json())["field"] == "registration.jwks_uri"
+
+
+async def test_a_slow_jwks_uri_does_not_hold_the_database(
+    stack: Stack, http: aiohttp.ClientSession
+) -> None:
+    """On SQLite the broker has one database connection. A service whose ``jwks_uri``
+    takes 3 s to answer must not make every other request wait for it: the keys are
+    fetched with no connection held, and the ``jti`` is still single use."""
+    stack.settings.jwks_allow_http_loopback = True
+    assert stack.settings.database_url.startswith("sqlite")
+    key, asked = _key(), asyncio.Event()
+
+    async def slow_jwks(request: web.Request) -> web.Response:
+        asked.set()
+        await asyncio.sleep(3)
+        public = key.as_dict(private=False) | {"kid": "k1", "use": "sig", "alg": "ES256"}
+        return web.json_response({"keys": [public]})
+
+    app = web.Application()
+    app.router.add_get("/jwks.json", slow_jwks)
+    port = free_port()
+    runner = await serve(app, port)
+    try:
+        await _register(stack, http, f"http://127.0.0.1:{port}/jwks.json")
+        signed = _assertion(stack, key, "k1")
+        slow = asyncio.create_task(_par(stack, http, signed))
+        await asyncio.wait_for(asked.wait(), 5)  # the broker is now fetching the keys
+
+        # Meanwhile another client authenticates (client_secret_basic) and introspects.
+        async with http.post(
+            f"{stack.broker_url}/oauth/introspect",
+            data={"token": "not-a-token"},
+            headers=coach_auth(stack),
+        ) as response:
+            assert (response.status, await response.json()) == (200, {"active": False})
+        assert not slow.done()  # answered while the slow fetch was still under way
+
+        assert (await slow)[0] == 201
+        # The jti was recorded after the fetch: a replay is refused (keys now cached).
+        assert await _par(stack, http, signed) == (401, "invalid_client")
+    finally:
+        await runner.cleanup()

@@ -116,3 +116,37 @@ async def test_behind_a_trusted_proxy_the_forwarded_address_is_the_client(stack:
         other = {"X-Forwarded-For": "198.51.100.7"}
         login, password = stack.resident_login, stack.resident_password
         assert await _login(stack, proxy, login, password, headers=other) == 303
+
+
+async def _add_staff(stack: Stack) -> None:
+    async with SqlUnitOfWork(stack.engine) as uow:
+        await SqlHolderStaff(uow.conn).add(
+            holder="enedis", login=STAFF_LOGIN, password=STAFF_PASSWORD, now=uow.now
+        )
+        await uow.commit()
+
+
+async def test_a_resident_login_name_cannot_reach_a_staff_accounts_failure_count(
+    stack: Stack,
+) -> None:
+    """Both forms count failures per name in one table; the console's keys are
+    ``console:<login>``. Typing that very string as a resident login name must neither
+    lock the staff account out nor tell whether it is locked."""
+    await _add_staff(stack)
+    disguised = f"console:{STAFF_LOGIN}"
+    async with _client("127.0.0.3") as attacker:
+        statuses = [await _login(stack, attacker, disguised, "wrong") for _ in range(7)]
+    assert statuses == [401] * 5 + [429] * 2  # only the resident name is throttled
+    async with _client("127.0.0.4") as staff:
+        assert await _login(stack, staff, STAFF_LOGIN, STAFF_PASSWORD, console=True) == 303
+
+
+async def test_a_locked_staff_account_shows_nothing_on_the_resident_form(stack: Stack) -> None:
+    await _add_staff(stack)
+    async with _client("127.0.0.5") as attacker:
+        for _ in range(5):
+            assert await _login(stack, attacker, STAFF_LOGIN, "wrong", console=True) == 401
+        assert await _login(stack, attacker, STAFF_LOGIN, STAFF_PASSWORD, console=True) == 429
+    async with _client("127.0.0.6") as prober:
+        # The staff key's exact string, typed as a resident name: a plain failure.
+        assert await _login(stack, prober, f"console:{STAFF_LOGIN}", "wrong") == 401

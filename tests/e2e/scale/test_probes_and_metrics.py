@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 import aiohttp
+from pydantic import SecretStr
 from sqlalchemy import text
 
 from tests.e2e.data.support import data_url, days_ago, grant
@@ -71,3 +74,37 @@ async def test_metrics_count_requests_transfers_denials_and_revocations(
     assert 'aiguillage_http_request_duration_seconds_bucket{le="+Inf",method="POST",' in body
     assert 'aiguillage_revocations_total{by="service"} 1.0' in body
     assert live.access_token not in body and live.grant_id not in body
+
+
+async def test_metrics_are_open_without_a_token_setting(
+    stack: Stack, http: aiohttp.ClientSession
+) -> None:
+    assert not stack.settings.metrics_token.get_secret_value()
+    status, body = await _get(http, f"{stack.broker_url}/metrics")
+    assert status == 200 and "aiguillage_http_requests_total" in body
+
+
+async def test_metrics_require_the_token_when_one_is_set(
+    stack: Stack, http: aiohttp.ClientSession
+) -> None:
+    token = "metrics-test-token-0123456789"  # a test credential, not a secret
+    stack.settings.metrics_token = SecretStr(token)
+    url = f"{stack.broker_url}/metrics"
+    refused = [
+        {},
+        {"Authorization": "Bearer wrong-token"},
+        {"Authorization": f"Bearer {token}x"},
+        {"Authorization": f"Basic {token}"},
+        {"Authorization": f"Bearer {stack.coach_secret}"},
+    ]
+    for headers in refused:
+        async with http.get(url, headers=headers) as response:
+            assert response.status == 401, headers
+            assert response.content_type == "application/problem+json"
+            assert response.headers["WWW-Authenticate"].startswith("Bearer")
+            body = await response.json()
+            assert (body["status"], body["reason"]) == (401, "unauthorized")
+            assert "aiguillage_" not in json.dumps(body)
+    async with http.get(url, headers={"Authorization": f"Bearer {token}"}) as response:
+        assert response.status == 200
+        assert "aiguillage_http_requests_total" in await response.text()
