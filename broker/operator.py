@@ -5,9 +5,9 @@ resident accounts. Used by the CLI, the demo and the tests, all through the same
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from broker.crypto import SecretBox, hash_token
@@ -19,23 +19,26 @@ from consent.registry import HolderManifest, ServiceRegistration, ServiceStatus
 from providers.registry import PROTOCOLS
 
 
+def _known_protocol(value: HolderManifest) -> HolderManifest:
+    if value.protocol not in PROTOCOLS:
+        raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}")
+    return value
+
+
+# A manifest whose protocol an adapter speaks (the JSON Schema alone cannot say which).
+SpokenManifest = Annotated[HolderManifest, AfterValidator(_known_protocol)]
+
+
 class HolderRegistrationFile(BaseModel):
     """The JSON an operator feeds to ``aiguillage holders add``."""
 
     model_config = ConfigDict(extra="forbid")
 
-    manifest: HolderManifest
+    manifest: SpokenManifest
     client_id: str = Field(min_length=1, max_length=255)  # the broker's client at the holder
     client_secret: SecretStr
     # The shared secret the holder signs its revocation notices with (providers/notices.py).
     webhook_secret: SecretStr | None = Field(default=None, min_length=32, max_length=256)
-
-    @field_validator("manifest")
-    @classmethod
-    def _known_protocol(cls, value: HolderManifest) -> HolderManifest:
-        if value.protocol not in PROTOCOLS:
-            raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}")
-        return value
 
 
 class ServiceRegistrationFile(BaseModel):

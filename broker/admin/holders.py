@@ -20,7 +20,7 @@ from typing import Any
 
 import structlog
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -30,11 +30,11 @@ from broker.holder_cache import invalidate_holder
 from broker.holders import ADAPTERS
 from broker.http.problems import Problem
 from broker.keys import ENGINE, SECRET_BOX
+from broker.operator import SpokenManifest
 from broker.storage.holder_side import SqlHolderSide
 from broker.storage.tables import holders
 from broker.storage.uow import SqlUnitOfWork
 from consent.registry import HolderManifest
-from providers.registry import PROTOCOLS
 
 log = structlog.get_logger(__name__)
 
@@ -44,17 +44,10 @@ class HolderUpdateFile(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    manifest: HolderManifest
+    manifest: SpokenManifest
     client_id: str | None = Field(default=None, min_length=1, max_length=255)
     client_secret: SecretStr | None = None
     webhook_secret: SecretStr | None = Field(default=None, min_length=32, max_length=256)
-
-    @field_validator("manifest")
-    @classmethod
-    def _known_protocol(cls, value: HolderManifest) -> HolderManifest:
-        if value.protocol not in PROTOCOLS:
-            raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}")
-        return value
 
 
 class UnknownHolder(Exception):
