@@ -2,19 +2,25 @@
 
 Each visitor gets a random token in an HttpOnly, SameSite=Strict cookie; every form carries
 the same value in a hidden field; a POST whose field does not match the cookie, or whose
-Origin names another site, is refused before its handler runs.
+Origin names another site, is refused before its handler runs. The refusal page still
+knows who is logged in (its header keeps "Mes partages / Se déconnecter"): the session is
+only read, nothing of the refused request is acted on.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import secrets
+from typing import NoReturn
 from urllib.parse import urlsplit
 
 from aiohttp import web
 from multidict import MultiDict
+from sqlalchemy.exc import SQLAlchemyError
 
 from broker.keys import SETTINGS
+from broker.web.session import current_resident
 
 CSRF_COOKIE = "aiguillage_csrf"
 CSRF_FIELD = "csrf_token"
@@ -55,11 +61,20 @@ async def check_csrf(request: web.Request) -> MultiDict[str]:
         issuer = urlsplit(request.app[SETTINGS].issuer)
         seen = urlsplit(origin)
         if (seen.scheme, seen.netloc) != (issuer.scheme, issuer.netloc):
-            raise CsrfFailure("cross-origin form post")
+            await _refuse(request, "cross-origin form post")
     posted = await request.post()
     form: MultiDict[str] = MultiDict((k, v) for k, v in posted.items() if isinstance(v, str))
     sent = form.get(CSRF_FIELD)
     cookie = request.cookies.get(CSRF_COOKIE)
     if not sent or not cookie or not hmac.compare_digest(sent, cookie):
-        raise CsrfFailure("missing or wrong CSRF token")
+        await _refuse(request, "missing or wrong CSRF token")
     return form
+
+
+async def _refuse(request: web.Request, reason: str) -> NoReturn:
+    """Raise ``CsrfFailure`` once the resident's session has been read (read only), so
+    that the error page's header still shows the logged-in resident. A failed lookup
+    (database down) only leaves the header bare: the answer stays the 403."""
+    with contextlib.suppress(SQLAlchemyError, OSError):
+        await current_resident(request)
+    raise CsrfFailure(reason)

@@ -67,6 +67,32 @@ async def test_every_form_refuses_a_forged_post(
     assert await _states(stack) == before == ["active"]
 
 
+@pytest.mark.parametrize("attack", ["wrong-token", "foreign-origin"])
+async def test_a_refused_form_still_shows_who_is_logged_in(
+    stack: Stack, http: aiohttp.ClientSession, attack: str
+) -> None:
+    live = await grant(stack, http)
+    token = next(c.value for c in http.cookie_jar if c.key == CSRF_COOKIE)
+    data, headers = {"csrf_token": "x" * 43}, {}
+    if attack == "foreign-origin":
+        data, headers = {"csrf_token": token}, {"Origin": "https://evil.example"}
+    url = f"{stack.broker_url}/consents/{live.grant_id}/revoke"
+    async with http.post(url, data=data, headers=headers, allow_redirects=False) as response:
+        assert response.status == 403
+        assert response.content_type == "text/html"
+        page = await response.text()
+    # A readable refusal, with the header of a logged-in resident...
+    assert "Une erreur est survenue" in page and "Le formulaire a expiré" in page
+    assert "Mes partages" in page and "Se déconnecter" in page
+    assert 'action="/logout"' in page
+    # ...and nothing of the refused form acted on.
+    assert await _states(stack) == ["active"]
+    # The logout form of that page works (the login page shows only once logged out).
+    logout = {"csrf_token": field_value(page, "csrf_token")}
+    async with http.post(f"{stack.broker_url}/logout", data=logout) as response:
+        assert (response.status, response.url.path) == (200, "/login")
+
+
 async def test_pages_cannot_be_framed_and_run_only_our_scripts(
     stack: Stack, http: aiohttp.ClientSession
 ) -> None:
