@@ -14,7 +14,8 @@
 from __future__ import annotations
 
 import json
-import secrets
+import os
+import random
 import time
 from collections.abc import Awaitable, Callable
 
@@ -45,6 +46,26 @@ _JSON_PREFIXES = ("/v1/", "/admin/", "/problems/")
 _OAUTH_JSON = ("/oauth/par", "/oauth/token", "/oauth/revoke", "/oauth/introspect", "/oauth/grants")
 
 
+# Every response's hardening headers, built once; a handler's own value wins (setdefault).
+_HARDENING: tuple[tuple[str, str], ...] = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Frame-Options", "DENY"),
+    ("Content-Security-Policy", _CSP),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+)
+
+# Request ids only correlate log lines (a client may send its own), so they need to be
+# unique, not unpredictable: a generator seeded once from the OS instead of a system call
+# (``secrets.token_hex``) per request.
+_ids = random.Random(os.urandom(16))  # noqa: S311 (ids for correlation, not secrets)
+
+
+def _new_request_id() -> str:
+    return f"{_ids.getrandbits(64):016x}"
+
+
 def surface(path: str) -> str:
     if path.startswith(_OAUTH_JSON):
         return "oauth"
@@ -57,7 +78,7 @@ def surface(path: str) -> str:
 async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
     request_id = request.headers.get("X-Request-Id", "")
     if not (0 < len(request_id) <= 64 and request_id.replace("-", "").isalnum()):
-        request_id = secrets.token_hex(8)
+        request_id = _new_request_id()
     structlog.contextvars.bind_contextvars(request_id=request_id)
     started = time.perf_counter()
     status = 500
@@ -86,21 +107,18 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
     try:
         response = await handler(request)
     except web.HTTPException as exc:
-        _harden(exc.headers, surface(request.path))
+        _harden(exc.headers)
         raise
-    _harden(response.headers, surface(request.path))
+    _harden(response.headers)
     return response
 
 
-def _harden(headers: CIMultiDict[str], kind: str) -> None:
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "no-referrer")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Content-Security-Policy", _CSP)
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-    if kind != "problem" or "Cache-Control" not in headers:
-        headers.setdefault("Cache-Control", "no-store")
+def _harden(headers: CIMultiDict[str]) -> None:
+    """The hardening headers, and ``Cache-Control: no-store`` unless the response chose
+    its own (a problem response may; so may any other)."""
+    for name, value in _HARDENING:
+        headers.setdefault(name, value)
+    headers.setdefault("Cache-Control", "no-store")
 
 
 @web.middleware

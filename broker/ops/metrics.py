@@ -31,7 +31,7 @@ from __future__ import annotations
 import hmac
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
@@ -62,6 +62,23 @@ class Metrics:
     ledger_entries: Counter
     jobs: Counter
     holder_cache: Gauge
+    # The per-request children (``labels(...)``), looked up once per label set: the same
+    # objects ``labels`` returns, without its lock and validation on every request. Bounded
+    # like the series themselves (methods × route templates × statuses).
+    _request_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def request_children(self, method: str, route: str, status: int) -> tuple[Counter, Histogram]:
+        key = (method, route, status)
+        children = self._request_children.get(key)
+        if children is None:
+            children = (
+                self.requests.labels(method, route, str(status)),
+                self.latency.labels(method, route),
+            )
+            self._request_children[key] = children
+        return children
 
     @classmethod
     def create(cls) -> Metrics:
@@ -151,9 +168,9 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
     finally:
         metrics = request.app[METRICS]
         method = request.method if request.method in _METHODS else "other"
-        route = _route(request)
-        metrics.requests.labels(method, route, str(status)).inc()
-        metrics.latency.labels(method, route).observe(time.perf_counter() - started)
+        count, latency = metrics.request_children(method, _route(request), status)
+        count.inc()
+        latency.observe(time.perf_counter() - started)
         if reason is not None and request.path.startswith("/v1/data/") and status < 500:
             metrics.denials.labels(reason).inc()
 
