@@ -39,7 +39,7 @@ from typing import Any
 import asyncpg
 import structlog
 from aiohttp import web
-from sqlalchemy import event, make_url, text
+from sqlalchemy import make_url, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -47,7 +47,7 @@ from broker.aio import cancelling
 from broker.holders import ADAPTERS
 from broker.keys import ENGINE, SETTINGS
 from broker.ops.metrics import METRICS
-from broker.storage.engine import is_sqlite
+from broker.storage.engine import is_sqlite, listen_all
 from broker.storage.holder_side import SqlHolderSide
 from broker.storage.registry import HolderRecord, SqlHolders
 
@@ -150,14 +150,7 @@ def watch_commits(engine: AsyncEngine, cache: HolderCache) -> Callable[[], None]
         ("rollback", forget),
         ("engine_connect", forget),
     ]
-    for name, listener in listeners:
-        event.listen(engine.sync_engine, name, listener)
-
-    def stop() -> None:
-        for name, listener in listeners:
-            event.remove(engine.sync_engine, name, listener)
-
-    return stop
+    return listen_all(engine, listeners)
 
 
 def asyncpg_dsn(database_url: str) -> str:

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.dml import Insert
 
+from broker.storage.engine import listen_all
 from broker.storage.tables import ledger
 
 log = structlog.get_logger(__name__)
@@ -88,11 +88,4 @@ def watch_ledger(
         ("rollback", forget),
         ("engine_connect", forget),  # a fresh checkout never inherits a stale list
     ]
-    for name, listener in listeners:
-        event.listen(engine.sync_engine, name, listener)
-
-    def stop() -> None:
-        for name, listener in listeners:
-            event.remove(engine.sync_engine, name, listener)
-
-    return stop
+    return listen_all(engine, listeners)

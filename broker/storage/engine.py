@@ -34,12 +34,27 @@ PostgreSQL (production, several instances): a normal pool.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 from sqlalchemy import event, make_url
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
+
+
+def listen_all(
+    engine: AsyncEngine, listeners: list[tuple[str, Callable[..., None]]]
+) -> Callable[[], None]:
+    """Attach SQLAlchemy event listeners to ``engine``; the function returned detaches them."""
+    for name, listener in listeners:
+        event.listen(engine.sync_engine, name, listener)
+
+    def stop() -> None:
+        for name, listener in listeners:
+            event.remove(engine.sync_engine, name, listener)
+
+    return stop
 
 
 def is_sqlite(url: str) -> bool:
