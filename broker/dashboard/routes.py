@@ -71,6 +71,15 @@ async def _owned(uow: SqlUnitOfWork, request: web.Request, resident: Resident) -
     return consent if consent is not None and consent.subject == resident.id else None
 
 
+async def _page_of(uow: SqlUnitOfWork, request: web.Request, resident: Resident) -> Consent:
+    """The resident's own consent named in the path, or the readable 404 page (someone
+    else's consent is as unknown as one that does not exist)."""
+    consent = await _owned(uow, request, resident)
+    if consent is None:
+        raise PageError(404, "error.not_found")
+    return consent
+
+
 async def overview(request: web.Request) -> web.StreamResponse:
     resident = await require_resident(request)
     locale = locale_of(request)
@@ -100,9 +109,7 @@ async def detail(request: web.Request) -> web.StreamResponse:
     locale = locale_of(request)
     t = translator(locale)
     async with _uow(request) as uow:
-        consent = await _owned(uow, request, resident)
-        if consent is None:
-            raise PageError(404, "error.not_found")
+        consent = await _page_of(uow, request, resident)
         regs = await _registrations(uow, [consent])
         entries = await uow.ledger.for_consent(consent.id)  # newest first
         stats = await uow.ledger.transfer_stats([consent.id])
@@ -137,9 +144,7 @@ async def confirm_revoke(request: web.Request) -> web.StreamResponse:
     locale = locale_of(request)
     t = translator(locale)
     async with _uow(request) as uow:
-        consent = await _owned(uow, request, resident)
-        if consent is None:
-            raise PageError(404, "error.not_found")
+        consent = await _page_of(uow, request, resident)
         regs = await _registrations(uow, [consent])
         stats = await uow.ledger.transfer_stats([consent.id])
     if not (consent.state.is_live or consent.state is ConsentState.AWAITING_HOLDER):
