@@ -14,6 +14,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from broker.crypto import hash_token
+from broker.storage.attempt_keys import attempt_key
 from broker.storage.tables import holder_staff, holder_staff_sessions, login_attempts
 
 _hasher = PasswordHasher()
@@ -60,13 +61,16 @@ class SqlHolderStaff:
         count = await self._conn.scalar(
             select(func.count())
             .select_from(login_attempts)
-            .where(login_attempts.c.login == THROTTLE_PREFIX + login, login_attempts.c.at >= since)
+            .where(
+                login_attempts.c.login == attempt_key(THROTTLE_PREFIX, login),
+                login_attempts.c.at >= since,
+            )
         )
         return int(count or 0)
 
     async def record_failure(self, login: str, now: datetime) -> None:
         await self._conn.execute(
-            insert(login_attempts).values(login=THROTTLE_PREFIX + login, at=now)
+            insert(login_attempts).values(login=attempt_key(THROTTLE_PREFIX, login), at=now)
         )
 
     async def open_session(self, staff_id: str, now: datetime, ttl: int) -> str:

@@ -20,7 +20,6 @@ that peer is one of ``AIGUILLAGE_TRUSTED_PROXIES`` (the reverse proxy of
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 from datetime import datetime, timedelta
 
@@ -29,6 +28,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from broker.keys import SETTINGS
+from broker.storage.attempt_keys import attempt_key
 from broker.storage.tables import login_attempts
 
 ADDRESS_WINDOW = timedelta(minutes=15)
@@ -72,17 +72,12 @@ def client_address(request: web.Request) -> str:
 
 
 RESIDENT_PREFIX = "resident:"
-_KEY_LENGTH = 254  # login_attempts.login
 
 
 def resident_key(login: str) -> str:
     """The throttle key of a name typed in the resident login form: always under
-    ``resident:``, whatever the name holds (a ``:`` included). A name too long for the
-    column with its prefix is counted under its SHA-256 (no real login is that long)."""
-    key = RESIDENT_PREFIX + login
-    if len(key) > _KEY_LENGTH:
-        key = f"{RESIDENT_PREFIX}sha256:{hashlib.sha256(login.encode()).hexdigest()}"
-    return key
+    ``resident:``, whatever the name holds (a ``:`` included)."""
+    return attempt_key(RESIDENT_PREFIX, login)
 
 
 def address_key(surface: str, address: str) -> str:
