@@ -25,17 +25,6 @@ DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=None, connect=10.0, sock_read=30.0
 log = structlog.get_logger(__name__)
 
 
-def refuse_link_error(query: Mapping[str, str]) -> None:
-    """Raise the holder's refusal when its consent page came back with ``error``."""
-    error = query.get("error")
-    if error is not None:
-        raise HolderError(
-            status=403 if error == "access_denied" else 400,
-            code=error[:64],
-            description=query.get("error_description", "")[:200],
-        )
-
-
 class ClientCredentialsAdapter:
     """Construction, the shared token and the authorised GET of such holders."""
 

@@ -12,6 +12,7 @@ the request itself: the holder is unavailable and a later retry may work.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -88,3 +89,14 @@ def retry_after_seconds(header: str | None, *, now: datetime | None = None) -> f
         when = when.replace(tzinfo=UTC)
     delay = (when - (now or datetime.now(UTC))).total_seconds()
     return max(0.0, delay)
+
+
+def refuse_link_error(query: Mapping[str, str]) -> None:
+    """Raise the holder's refusal when its consent page came back with ``error``."""
+    error = query.get("error")
+    if error is not None:
+        raise HolderError(
+            status=403 if error == "access_denied" else 400,
+            code=error[:64],
+            description=query.get("error_description", "")[:200],
+        )

@@ -33,9 +33,10 @@ from providers.base import (
     HolderStream,
     HolderUnavailable,
 )
-from providers.client_credentials import ClientCredentialsAdapter, refuse_link_error
+from providers.client_credentials import ClientCredentialsAdapter
 from providers.enedis.resources import max_days_per_call, takes_date_range
 from providers.enedis.stitch import stitched
+from providers.holder_http import refuse_link_error
 from providers.ranges import split_range
 
 _PRM = re.compile(r"^[0-9]{14}$")

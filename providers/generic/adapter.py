@@ -36,7 +36,7 @@ from providers.base import (
     HolderUnavailable,
 )
 from providers.generic.tokens import OAuthClient, TokenSet, pkce_challenge, pkce_verifier
-from providers.holder_http import raise_for_error_status
+from providers.holder_http import raise_for_error_status, refuse_link_error
 
 _DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=None, connect=10.0, sock_read=30.0)
 _STREAMABLE = ("application/json", "application/x-ndjson", "text/csv")
@@ -105,10 +105,7 @@ class GenericOAuth2Adapter:
         )
 
     async def complete_link(self, *, query: Mapping[str, str], redirect_uri: str) -> HolderLink:
-        error = query.get("error")
-        if error is not None:
-            status = 403 if error == "access_denied" else 400
-            raise HolderError(status=status, code=error[:64])
+        refuse_link_error(query)
         code, state = query.get("code", ""), query.get("state", "")
         if not code or not state:
             raise HolderError(status=400, code="invalid_request", description="no code")

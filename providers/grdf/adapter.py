@@ -35,7 +35,8 @@ from providers.base import (
     HolderStream,
     HolderUnavailable,
 )
-from providers.client_credentials import ClientCredentialsAdapter, refuse_link_error
+from providers.client_credentials import ClientCredentialsAdapter
+from providers.holder_http import refuse_link_error
 from providers.ranges import split_range
 
 PCE = re.compile(r"^(?:GI[0-9]{6}|[0-9]{14})$")
