@@ -46,18 +46,28 @@ async def test_revoking_a_gas_consent_ends_the_access_right_at_grdf(
 async def test_grdf_refuses_to_end_a_right_twice_or_one_it_never_granted(
     stack: Stack, holders: Holders, http: aiohttp.ClientSession
 ) -> None:
-    # The simulator speaks ADICT's fin_acces answers; the adapter maps them to refusals.
+    # The simulator speaks ADICT's fin_acces answers: 200, then 409 for the same right,
+    # 404 for a right that is not the caller's.
+    await connect_to(stack, http, details_for("grdf", ["daily_consumption"], "energy_coaching"))
     base = holders.urls["grdf"]
-    client_id, client = next(iter(holders.apps["grdf"][GRDF_STATE].config.clients.items()))
+    state = holders.apps["grdf"][GRDF_STATE]
+    (right,) = state.rights
+    client_id, client = next(iter(state.config.clients.items()))
     async with http.post(
         f"{base}/oauth2/token",
         data={"grant_type": "client_credentials"},
         auth=aiohttp.BasicAuth(client_id, client.secret),
     ) as response:
         bearer = {"Authorization": f"Bearer {(await response.json())['access_token']}"}
-    async with http.patch(f"{base}/adict/v2/droit_acces/unknown-id", headers=bearer) as response:
-        assert response.status == 404
-        assert (await response.json())["message_retour_traitement"] == "Aucun droit d'accès trouvé."
+    statuses = []
+    for right_id in (right, right, "unknown-id"):
+        async with http.patch(f"{base}/adict/v2/droit_acces/{right_id}", headers=bearer) as r:
+            statuses.append((r.status, (await r.json())["message_retour_traitement"]))
+    assert statuses == [
+        (200, "L'opération s'est déroulée avec succès."),
+        (409, "Le droit d'accès à révoquer n'existe pas."),
+        (404, "Aucun droit d'accès trouvé."),
+    ]
     async with http.post(
         f"{base}/adict/v2/droits_acces", json={"etat_droit_acces": "Active"}, headers=bearer
     ) as response:
