@@ -4,19 +4,16 @@ no longer served, not even to the consents that named it."""
 
 from __future__ import annotations
 
-import base64
 import copy
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
 from tests.e2e.data.support import data_url, days_ago, grant
-from tests.support.stack import EXAMPLES, OPERATOR_TOKEN, REPO, Stack
+from tests.support.cli import operator_env, run_cli
+from tests.support.stack import EXAMPLES, OPERATOR_TOKEN, Stack
 
 OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
 
@@ -117,47 +114,30 @@ async def test_an_update_is_checked_like_a_registration(
     assert await _manifest(stack, http, "enedis") == manifest
 
 
-def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "broker.cli", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 def test_holders_update_from_the_command_line(tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        "AIGUILLAGE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.sqlite3'}",
-        "AIGUILLAGE_ENCRYPTION_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
-        "AIGUILLAGE_SIGNING_KEY_PATH": str(tmp_path / "key.json"),
-    }
-    assert _run(["migrate"], env).returncode == 0
+    env = operator_env(tmp_path)
+    assert run_cli(["migrate"], env).returncode == 0
     example = EXAMPLES / "holder-grdf-simulator.json"
-    assert _run(["holders", "add", str(example)], env).returncode == 0
+    assert run_cli(["holders", "add", str(example)], env).returncode == 0
 
     payload = json.loads(example.read_text())
     update = {"manifest": copy.deepcopy(payload["manifest"])}  # credentials left out: kept
     update["manifest"]["resources"] = update["manifest"]["resources"][:1]
     changed = tmp_path / "grdf.json"
     changed.write_text(json.dumps(update))
-    done = _run(["holders", "update", str(changed)], env)
+    done = run_cli(["holders", "update", str(changed)], env)
     assert done.returncode == 0, done.stderr
     assert "1 resources: daily_consumption" in done.stdout
-    listed = _run(["holders", "list"], env).stdout.splitlines()
+    listed = run_cli(["holders", "list"], env).stdout.splitlines()
     assert [line.split("\t")[3] for line in listed] == ["daily_consumption"]
 
     update["manifest"]["resources"][0]["max_days_per_call"] = 0
     changed.write_text(json.dumps(update))
-    refused = _run(["holders", "update", str(changed)], env)
+    refused = run_cli(["holders", "update", str(changed)], env)
     assert refused.returncode == 1
     assert "manifest.resources.0.max_days_per_call" in refused.stderr
 
     update["manifest"] = {**payload["manifest"], "id": "nobody"}
     changed.write_text(json.dumps(update))
-    unknown = _run(["holders", "update", str(changed)], env)
+    unknown = run_cli(["holders", "update", str(changed)], env)
     assert unknown.returncode == 1 and "no holder nobody" in unknown.stderr
