@@ -21,6 +21,9 @@ them together: one transaction, one head lock, one head update, one commit.
 Counters (``transfer_counters``, bytes per day) are summed per holder, service and day
 within a batch and written first, in a fixed order, before the head lock: the order every
 writer takes them in, so two instances' batches cannot deadlock.
+
+On SQLite the whole batch is one trip to the driver's thread (``broker.data.sqlite_batch``),
+reported to the ledger's watchers once committed (``ledger_committed``).
 """
 
 from __future__ import annotations
@@ -35,10 +38,14 @@ import structlog
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from broker.data import sqlite_batch
 from broker.gdpr.pseudonyms import PseudonymousLedger
 from broker.keys import ENGINE
+from broker.ops.ledger_watch import ledger_committed
 from broker.quota import day_window
 from broker.storage.counters import SqlCounters
+from broker.storage.sqlite_driver import run_on_driver_thread
+from broker.storage.tokens import sqlite_driver
 from consent.ledger import LedgerEvent
 
 log = structlog.get_logger(__name__)
@@ -69,14 +76,23 @@ async def write_batch(engine: AsyncEngine, entries: list[PendingEntry]) -> None:
             key = (entry.holder, entry.service, day_window(entry.at)[0])
             amount, count = totals.get(key, (0, 0))
             totals[key] = (amount + entry.bytes_sent, count + 1)
-    async with engine.connect() as conn, conn.begin():
-        counters = SqlCounters(conn)
-        for (holder, service, day), (amount, count) in sorted(totals.items()):
-            await counters.add_bytes(holder, service, day, amount, transfers=count)
-        ledger = PseudonymousLedger(conn)
-        async with ledger.batch():
-            for entry in entries:
-                await ledger.append(entry.event, entry.at)
+    ordered = sorted(totals.items())
+    async with engine.connect() as conn:
+        driver = await sqlite_driver(conn)
+        if driver is not None:
+            # SQLite: the same steps in one trip to the driver's thread (broker.data.sqlite_batch).
+            events = [(entry.event, entry.at) for entry in entries]
+            written = await run_on_driver_thread(driver, sqlite_batch.write_batch, ordered, events)
+            ledger_committed(engine, written)
+            return
+        async with conn.begin():
+            counters = SqlCounters(conn)
+            for (holder, service, day), (amount, count) in ordered:
+                await counters.add_bytes(holder, service, day, amount, transfers=count)
+            ledger = PseudonymousLedger(conn)
+            async with ledger.batch():
+                for entry in entries:
+                    await ledger.append(entry.event, entry.at)
 
 
 class LedgerAppender:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy import delete, insert, or_, select
@@ -32,6 +33,27 @@ RESIDENT_PREFIX = "resident:"
 def pseudonym(key: bytes, resident_id: str) -> str:
     digest = hmac.new(key, b"aiguillage-subject:" + resident_id.encode(), hashlib.sha256)
     return "psn_" + digest.hexdigest()[:40]
+
+
+def residents_named(event: LedgerEvent) -> list[str]:
+    """The residents ``event`` names (its subject, a resident actor): those whose key its
+    ledger entry needs."""
+    named = [] if event.subject is None else [event.subject]
+    if event.actor.startswith(RESIDENT_PREFIX):
+        named.append(event.actor.removeprefix(RESIDENT_PREFIX))
+    return named
+
+
+def with_pseudonyms(event: LedgerEvent, keys: Mapping[str, bytes]) -> LedgerEvent:
+    """``event`` with every resident it names replaced by their pseudonym (``keys`` holds
+    the key of each of ``residents_named(event)``)."""
+    changes: dict[str, str] = {}
+    if event.subject is not None:
+        changes["subject"] = pseudonym(keys[event.subject], event.subject)
+    if event.actor.startswith(RESIDENT_PREFIX):
+        resident_id = event.actor.removeprefix(RESIDENT_PREFIX)
+        changes["actor"] = RESIDENT_PREFIX + pseudonym(keys[resident_id], resident_id)
+    return event.model_copy(update=changes) if changes else event
 
 
 class ResidentKeys:
@@ -77,20 +99,12 @@ class PseudonymousLedger(SqlLedger):
         self.keys = ResidentKeys(conn)
 
     async def append(self, event: LedgerEvent, at: datetime) -> LedgerEntry:
-        actor_is_resident = event.actor.startswith(RESIDENT_PREFIX)
-        if event.subject is None and not actor_is_resident:
+        named = residents_named(event)
+        if not named:
             return await super().append(event, at)
         await self._lock_head()  # taken again by ``append``; serialises key creation too
-        changes: dict[str, str] = {}
-        if event.subject is not None:
-            changes["subject"] = await self._pseudonym_of(event.subject, at)
-        if actor_is_resident:
-            resident_id = event.actor.removeprefix(RESIDENT_PREFIX)
-            changes["actor"] = RESIDENT_PREFIX + await self._pseudonym_of(resident_id, at)
-        return await super().append(event.model_copy(update=changes), at)
-
-    async def _pseudonym_of(self, resident_id: str, at: datetime) -> str:
-        return pseudonym(await self.keys.get_or_create(resident_id, at), resident_id)
+        keys = {resident: await self.keys.get_or_create(resident, at) for resident in named}
+        return await super().append(with_pseudonyms(event, keys), at)
 
     async def subject_names(self, resident_id: str) -> list[str]:
         """What the resident's entries are filed under: the pseudonym, and the plain id for

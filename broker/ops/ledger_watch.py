@@ -10,6 +10,10 @@ shows in the error metrics anyway.)
 
 Only metadata is read from the entry: its kind, the kind of actor, the holder and a few
 detail fields with values from a fixed vocabulary. Subjects and ids never leave here.
+
+The one writer that goes around SQLAlchemy, the data plane's ledger batch on SQLite
+(``broker.data.sqlite_batch``), hands its committed entries to ``ledger_committed``, which
+passes them to the same watchers.
 """
 
 from __future__ import annotations
@@ -17,18 +21,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import structlog
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.dml import Insert
 
 from broker.storage.engine import listen_all
 from broker.storage.tables import ledger
+from consent.ledger import LedgerEntry
 
 log = structlog.get_logger(__name__)
 
 _PENDING = "aiguillage.ledger_pending"
+# The watchers of each engine, for writers that report their commits themselves.
+_WATCHERS: WeakKeyDictionary[Engine, list[Callable[[list[Observed]], None]]] = WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -82,10 +90,31 @@ def watch_ledger(
     def forget(conn: Connection, *_args: Any) -> None:
         conn.info.pop(_PENDING, None)
 
+    watchers = _WATCHERS.setdefault(engine.sync_engine, [])
+    watchers.append(on_commit)
     listeners: list[tuple[str, Callable[..., None]]] = [
         ("after_cursor_execute", after_cursor_execute),
         ("commit", commit),
         ("rollback", forget),
         ("engine_connect", forget),  # a fresh checkout never inherits a stale list
     ]
-    return listen_all(engine, listeners)
+    detach = listen_all(engine, listeners)
+
+    def stop() -> None:
+        detach()
+        if on_commit in watchers:
+            watchers.remove(on_commit)
+
+    return stop
+
+
+def ledger_committed(engine: AsyncEngine, entries: list[LedgerEntry]) -> None:
+    """Hand ``entries``, just committed on ``engine`` by a writer that went around
+    SQLAlchemy (``broker.data.sqlite_batch``), to the watchers of that engine."""
+    if not entries:
+        return
+    for on_commit in list(_WATCHERS.get(engine.sync_engine, ())):
+        try:
+            on_commit([_observed(entry.model_dump()) for entry in entries])
+        except Exception:  # observing must never break the write it observes
+            log.exception("ledger_watch.unreadable_entry")

@@ -49,7 +49,7 @@ _TAKE_PAIR = text(
 )
 
 
-_SQLITE_ADD_BYTES = """
+SQLITE_ADD_BYTES = """
     INSERT INTO transfer_counters (holder, service, "window", count, bytes)
     VALUES (:holder, :service, :window, :transfers, :amount)
     ON CONFLICT (holder, service, "window") DO UPDATE
@@ -131,7 +131,7 @@ class SqlCounters:
         driver = await sqlite_driver(self._conn)
         if driver is not None:  # one trip, as for ``take_pair``
             await driver.execute_fetchall(
-                _SQLITE_ADD_BYTES,
+                SQLITE_ADD_BYTES,
                 {
                     "holder": holder,
                     "service": service,

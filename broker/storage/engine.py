@@ -29,6 +29,9 @@ is its own read transaction and sees every transaction committed before it start
 revocation committed by the writer is seen by the next read. An in-memory database has
 no readers (another connection would be another database).
 
+Every SQLAlchemy statement on SQLite makes one trip to aiosqlite's thread instead of four
+(``broker.storage.sqlite_driver``).
+
 PostgreSQL (production, several instances): a normal pool.
 """
 
@@ -41,6 +44,8 @@ from sqlalchemy import event, make_url
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
+
+from broker.storage.sqlite_driver import one_trip_dbapi
 
 
 def listen_all(
@@ -97,7 +102,12 @@ def make_engine(url: str, *, synchronous: Literal["full", "normal"] = "full") ->
         raise ValueError(f"synchronous must be one of {SYNCHRONOUS}")
     if is_sqlite(url):
         engine = create_async_engine(
-            url, poolclass=AsyncAdaptedQueuePool, pool_size=1, max_overflow=0, pool_timeout=60
+            url,
+            module=one_trip_dbapi(),
+            poolclass=AsyncAdaptedQueuePool,
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=60,
         )
         if not _in_memory(url):
             engine = _with_readers(engine, url)
@@ -148,6 +158,7 @@ def _with_readers(writer: AsyncEngine, url: str) -> SqliteEngine:
     engine = SqliteEngine(writer.sync_engine)
     readers = create_async_engine(
         url,
+        module=one_trip_dbapi(),
         poolclass=AsyncAdaptedQueuePool,
         pool_size=SQLITE_READERS,
         max_overflow=0,

@@ -47,8 +47,8 @@ def _aware(moment: datetime | None) -> datetime | None:
 _INSERT_ENTRY = insert(ledger)
 # SQLite: the head row's statements straight on the driver, on the unit of work's own
 # connection and transaction (see ``broker.storage.tokens.SqliteStatement``).
-_SQLITE_LOCK_HEAD = "UPDATE ledger_head SET seq = seq WHERE id = 1 RETURNING seq, hash"
-_SQLITE_WRITE_HEAD = "UPDATE ledger_head SET seq = ?, hash = ? WHERE id = 1"
+SQLITE_LOCK_HEAD = "UPDATE ledger_head SET seq = seq WHERE id = 1 RETURNING seq, hash"
+SQLITE_WRITE_HEAD = "UPDATE ledger_head SET seq = ?, hash = ? WHERE id = 1"
 
 
 class SqlLedger:
@@ -62,7 +62,7 @@ class SqlLedger:
             return self._held
         driver = await sqlite_driver(self._conn)
         if driver is not None:  # one trip to aiosqlite's thread instead of four
-            rows = await driver.execute_fetchall(_SQLITE_LOCK_HEAD)
+            rows = await driver.execute_fetchall(SQLITE_LOCK_HEAD)
             if not rows:
                 raise RuntimeError("ledger head row is missing: run `aiguillage migrate`")
             return int(rows[0][0]), str(rows[0][1])
@@ -91,7 +91,7 @@ class SqlLedger:
     async def _write_head(self, seq: int, head_hash: str) -> None:
         driver = await sqlite_driver(self._conn)
         if driver is not None:
-            await driver.execute_fetchall(_SQLITE_WRITE_HEAD, (seq, head_hash))
+            await driver.execute_fetchall(SQLITE_WRITE_HEAD, (seq, head_hash))
             return
         await self._conn.execute(
             update(ledger_head).where(ledger_head.c.id == 1).values(seq=seq, hash=head_hash)
