@@ -67,9 +67,16 @@ def day_window(now: datetime) -> tuple[str, float]:
 
 
 async def take_request(
-    conn: AsyncConnection, *, holder: str, service: str, terms: ContractTerms, now: datetime
+    conn: AsyncConnection,
+    *,
+    holder: str,
+    service: str,
+    terms: ContractTerms,
+    now: datetime,
+    durable: bool = True,
 ) -> None:
     """Count one request against the contract, or raise ``QuotaExceeded`` (nothing counted).
+    ``durable=False``: see ``SqlCounters.take_pair``.
 
     One statement when the request is admitted (``SqlCounters.take_pair``); a refusal then
     gives back what was counted and reads which limit it was, in the order day, second,
@@ -82,11 +89,12 @@ async def take_request(
         service,
         ((first.key, first.limit), (second.key, second.limit)),
         (day_key, terms.bytes_per_day),
+        durable=durable,
     )
     if len(taken) == 2:
         return
     for key in taken:
-        await counters.give_back(holder, service, key)
+        await counters.give_back(holder, service, key, durable=durable)
     if not taken and await counters.bytes_in(holder, service, day_key) >= terms.bytes_per_day:
         raise ContractLimitReached(
             f"bytes_per_day: the {terms.bytes_per_day} bytes a day agreed between holder "

@@ -104,7 +104,10 @@ async def admit(request: web.Request, holder_id: str, resource: str, token: str)
         sealed = None if found is None else found[2]
         if sealed is None:
             await _no_credential(uow, consent, resource, dates.start, dates.end, now)
-        await uow.commit()
+        # Only the contract counters were written: they need not wait for the disk (the
+        # transfer's ledger entry, written after it, is committed durably). On SQLite they
+        # are committed already (``take_pair``), and this sends nothing.
+        await uow.commit(durable=False)
     credential = open_consent_credential(app, consent.id, sealed)
     return Ticket(consent, holder, spec, credential, dates.start, dates.end)
 
@@ -149,6 +152,7 @@ async def _take_quota(
             service=consent.service,
             terms=holder.manifest.contract,
             now=now,
+            durable=False,  # see admit: the counters need not wait for the disk
         )
     except QuotaExceeded as denial:
         await record_denial(uow, consent, resource=resource, reason=denial.reason, now=now)

@@ -20,6 +20,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from broker.storage.sqlite_driver import commit_unsynced, run_on_driver_thread
 from broker.storage.tables import transfer_counters as counters
 from broker.storage.tokens import sqlite_driver
 
@@ -57,6 +58,12 @@ SQLITE_ADD_BYTES = """
 """
 
 
+_SQLITE_GIVE_BACK = """
+    UPDATE transfer_counters SET count = count - 1
+    WHERE holder = :holder AND service = :service AND "window" = :window AND count > 0
+"""
+
+
 class SqlCounters:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
@@ -86,10 +93,17 @@ class SqlCounters:
         service: str,
         windows: tuple[tuple[str, int], tuple[str, int]],
         day: tuple[str, int],
+        *,
+        durable: bool = True,
     ) -> set[str]:
         """Count one request in both ``(window, limit)`` if the day window ``day`` has fewer
         bytes than its limit; each window is counted only if below its own limit. Return the
-        windows counted (empty when the day's bytes are used up)."""
+        windows counted (empty when the day's bytes are used up).
+
+        ``durable=False`` (a data request's admission): on SQLite, outside a transaction,
+        the count is committed at once without waiting for the disk
+        (``broker.storage.sqlite_driver.commit_unsynced``); on PostgreSQL the caller's
+        ``uow.commit(durable=False)`` does the same for its transaction."""
         (first, first_limit), (second, second_limit) = windows
         day_key, day_limit = day
         values = {
@@ -106,13 +120,25 @@ class SqlCounters:
         if driver is not None:
             # One trip to aiosqlite's thread instead of SQLAlchemy's four (cursor, execute,
             # fetch, close), on the unit of work's own connection and transaction.
-            rows = await driver.execute_fetchall(_TAKE_PAIR.text, values)
+            if durable:
+                rows = await driver.execute_fetchall(_TAKE_PAIR.text, values)
+            else:
+                rows = await run_on_driver_thread(driver, commit_unsynced, _TAKE_PAIR.text, values)
         else:
             rows = (await self._conn.execute(_TAKE_PAIR, values)).all()
         return {str(row[0]) for row in rows}
 
-    async def give_back(self, holder: str, service: str, window: str) -> None:
-        """Undo a ``take`` whose request was refused by another window."""
+    async def give_back(
+        self, holder: str, service: str, window: str, *, durable: bool = True
+    ) -> None:
+        """Undo a ``take`` whose request was refused by another window (``durable`` as
+        the ``take_pair`` it undoes: on SQLite an unsynced count is given back the same
+        way, at once, so that the refusal leaves nothing behind whatever comes next)."""
+        driver = None if durable else await sqlite_driver(self._conn)
+        if driver is not None:
+            values = {"holder": holder, "service": service, "window": window}
+            await run_on_driver_thread(driver, commit_unsynced, _SQLITE_GIVE_BACK, values)
+            return
         await self._conn.execute(
             update(counters)
             .where(

@@ -56,6 +56,9 @@ class SqlLedger:
         self._conn = conn
         # Inside ``batch()``: the head this transaction holds the lock on, kept in memory.
         self._held: tuple[int, str] | None = None
+        # Whether an entry was appended since the unit of work last committed: such a
+        # transaction is always committed durably (``SqlUnitOfWork.commit``).
+        self.appended = False
 
     async def _lock_head(self) -> tuple[int, str]:
         if self._held is not None:
@@ -81,6 +84,7 @@ class SqlLedger:
     async def append(self, event: LedgerEvent, at: datetime) -> LedgerEntry:
         seq, head_hash = await self._lock_head()
         entry = next_entry(seq, head_hash, event, at)
+        self.appended = True
         await self._conn.execute(_INSERT_ENTRY, entry.model_dump())
         if self._held is not None:
             self._held = (entry.seq, entry.hash)

@@ -162,3 +162,30 @@ async def run_on_driver_thread(driver: Any, function: Callable[..., T], *args: A
     connection (a checked-out SQLAlchemy connection), as for any statement."""
     result: T = await driver._execute(function, driver._conn, *args)
     return result
+
+
+def commit_unsynced(connection: sqlite3.Connection, sql: str, values: Any) -> list[Any]:
+    """On the driver's thread: run one write statement as its own transaction, committed
+    without waiting for the disk, and return its rows; inside an open transaction, just
+    run it there (it is then committed with that transaction, as that one is).
+
+    In WAL mode a commit under ``synchronous=NORMAL`` is in the WAL before it returns
+    (safe against a crash of the process) but not synced; the next commit under ``FULL``
+    syncs the WAL file, and with it every frame written before. Only a power cut or a
+    kernel panic between the two can lose it. SQLite refuses to change ``synchronous``
+    inside a transaction, hence a transaction of its own. Used for a data request's
+    contract counters (``SqlCounters.take_pair``), whose transfer is put in the ledger,
+    durably, just after (docs/performance.md, round four)."""
+    if connection.in_transaction:
+        return connection.execute(sql, values).fetchall()
+    level = int(connection.execute("PRAGMA synchronous").fetchone()[0])
+    connection.execute("PRAGMA synchronous=NORMAL")
+    try:
+        rows = connection.execute(sql, values).fetchall()
+        connection.commit()
+    except BaseException:
+        connection.rollback()
+        raise
+    finally:
+        connection.execute(f"PRAGMA synchronous={level}")
+    return rows

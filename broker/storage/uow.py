@@ -74,8 +74,20 @@ class SqlUnitOfWork:
         finally:
             await self.conn.close()
 
-    async def commit(self) -> None:
-        """Commit, then start a fresh transaction so the block can go on working."""
+    async def commit(self, *, durable: bool = True) -> None:
+        """Commit, then start a fresh transaction so the block can go on working.
+
+        ``durable=False`` is for transactions whose writes may be lost in a power cut
+        without harm (a data request's contract counters): on PostgreSQL the commit then
+        does not wait for the WAL flush (``synchronous_commit = off`` for this transaction
+        only; a crash can lose it, never corrupt anything). A transaction that appended to
+        the ledger is always committed durably, whatever the caller says. On SQLite the
+        counters commit themselves without waiting for the disk
+        (``broker.storage.counters``), since SQLite cannot relax a transaction already
+        open."""
         assert self._tx is not None
+        if not durable and not self.ledger.appended and self.conn.dialect.name == "postgresql":
+            await self.conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
         await self._tx.commit()
+        self.ledger.appended = False
         self._tx = await self.conn.begin()
