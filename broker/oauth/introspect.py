@@ -3,24 +3,63 @@
 ``{"active": false}`` for anything that cannot be used right now: unknown, expired,
 revoked or rotated tokens, grants that are not ACTIVE or are past their end, and tokens
 of another client (§2.2: say nothing more).
+
+Nothing is cached: the client, the token and its grant are read on every request, so a
+revoked token or grant, a suspended client, is seen at once. On a SQLite file database a
+``client_secret_basic`` client is checked on the shared read-only connections, one
+statement and no unit of work (``PendingClient.check_with_token_shared``); what is kept
+between requests is only the *parse* of a grant's stored JSON text (``_grant_view``),
+keyed by that very text, which any change to the grant (its state, its end) changes.
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from aiohttp import web
 
 from broker.crypto import hash_token
+from broker.keys import CLOCK, ENGINE
 from broker.oauth.client_auth import begin_authentication
 from broker.oauth.errors import InvalidRequest
 from broker.oauth.forms import param, read_form, required
 from broker.oauth.issue import grant_usable, granted_details, token_usable
 from broker.oauth.token import NO_STORE
+from broker.storage.engine import shared_readers
 from broker.storage.oauth_par import aware
+from broker.storage.tokens import TokenRecord
 from broker.unit import read_only_unit_of_work
+from consent.model import Consent, ConsentState
 
 _KIND = {"access": "access_token", "refresh": "refresh_token"}
+
+
+@dataclass(frozen=True)
+class GrantView:
+    """What introspection says of a grant (``grant_usable`` reads ``state`` and
+    ``expires_at``)."""
+
+    id: str
+    subject: str
+    state: ConsentState
+    expires_at: datetime | None
+    details: list[dict[str, Any]]
+
+    @classmethod
+    def of(cls, consent: Consent) -> GrantView:
+        return cls(
+            consent.id, consent.subject, consent.state, consent.expires_at, granted_details(consent)
+        )
+
+
+@lru_cache(maxsize=4096)
+def _grant_view(stored: str) -> GrantView:
+    """The view of a grant's stored JSON text, parsed and validated once per text."""
+    return GrantView.of(Consent.model_validate(json.loads(stored)))
 
 
 async def introspection(request: web.Request) -> web.Response:
@@ -34,33 +73,48 @@ async def introspection(request: web.Request) -> web.Response:
         token = ""
     else:
         malformed = None
-    body: dict[str, Any] = {"active": False}
-    # One unit of work, read-only (on SQLite one of the read-only connections, beside the
-    # writer): nothing written, nothing committed. Nothing in it is cached, and each read
-    # sees every committed transaction: a revoked token or grant, a suspended client, is
-    # seen at once.
-    async with read_only_unit_of_work(request.app) as uow:
-        service, found = await pending.check_with_token(uow, hash_token(token))
+    token_hash = hash_token(token)
+    reads = shared_readers(request.app[ENGINE])
+    if reads is not None and pending.proven is None:
+        service, record, stored = await pending.check_with_token_shared(reads, token_hash)
         if malformed is not None:
             raise malformed
-        record, consent = found if found is not None else (None, None)
-        if (
-            record is not None
-            and consent is not None
-            and record.client_id == service.client_id
-            and token_usable(record, uow.now)
-            and grant_usable(consent, uow.now)
-        ):
-            expires = record.expires_at or consent.expires_at
-            body = {
-                "active": True,
-                "client_id": record.client_id,
-                "token_type": _KIND.get(record.kind, record.kind),
-                "iat": int(aware(record.issued_at).timestamp()),
-                "sub": consent.subject,
-                "grant_id": consent.id,
-                "authorization_details": granted_details(consent),
-            }
-            if expires is not None:
-                body["exp"] = int(aware(expires).timestamp())
-    return web.json_response(body, headers=NO_STORE)
+        grant = None if stored is None else _grant_view(stored)
+        now = request.app[CLOCK]()
+    else:
+        # PostgreSQL, or a client proven by its assertion: one read-only unit of work
+        # (nothing written, nothing committed).
+        async with read_only_unit_of_work(request.app) as uow:
+            service, found = await pending.check_with_token(uow, token_hash)
+            if malformed is not None:
+                raise malformed
+            record, consent = found if found is not None else (None, None)
+            grant = None if consent is None else GrantView.of(consent)
+            now = uow.now
+    return web.json_response(_answer(service.client_id, record, grant, now), headers=NO_STORE)
+
+
+def _answer(
+    client_id: str, record: TokenRecord | None, grant: GrantView | None, now: datetime
+) -> dict[str, Any]:
+    if (
+        record is None
+        or grant is None
+        or record.client_id != client_id
+        or not token_usable(record, now)
+        or not grant_usable(grant, now)
+    ):
+        return {"active": False}
+    body: dict[str, Any] = {
+        "active": True,
+        "client_id": record.client_id,
+        "token_type": _KIND.get(record.kind, record.kind),
+        "iat": int(aware(record.issued_at).timestamp()),
+        "sub": grant.subject,
+        "grant_id": grant.id,
+        "authorization_details": grant.details,
+    }
+    expires = record.expires_at or grant.expires_at
+    if expires is not None:
+        body["exp"] = int(aware(expires).timestamp())
+    return body

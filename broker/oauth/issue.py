@@ -8,16 +8,26 @@ past the consent's end; a refresh token lives until the consent ends.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from broker.crypto import hash_token, new_token
 from broker.storage.oauth_par import aware
 from broker.storage.tokens import TokenRecord
 from broker.storage.uow import SqlUnitOfWork
-from consent.model import Consent
+from consent.model import Consent, ConsentState
 
 
-def grant_usable(consent: Consent | None, now: datetime) -> bool:
+class GrantState(Protocol):
+    """What ``grant_usable`` reads of a grant (a ``Consent``, or introspection's view)."""
+
+    @property
+    def state(self) -> ConsentState: ...
+
+    @property
+    def expires_at(self) -> datetime | None: ...
+
+
+def grant_usable(consent: GrantState | None, now: datetime) -> bool:
     """Live (ACTIVE, or PAUSED: a pause keeps the tokens, the data plane refuses transfers)
     and not past its end: the only states in which a token may be honoured."""
     return (

@@ -57,10 +57,21 @@ class SqliteStatement:
         fetched: Sequence[Sequence[Any]] = await driver.execute_fetchall(
             self.sql, self.params(values)
         )
+        return self.convert(fetched)
+
+    def convert(
+        self, fetched: Sequence[Sequence[Any]], raw: frozenset[str] = frozenset()
+    ) -> list[dict[str, Any]]:
+        """Rows as SQLAlchemy would return them; the columns named in ``raw`` are left as
+        the driver gave them (the JSON text a caller parses once and memoises)."""
+        results = [
+            None if key in raw else convert
+            for key, convert in zip(self.keys, self._results, strict=True)
+        ]
         return [
             {
-                key: value if convert is None else convert(value)
-                for key, convert, value in zip(self.keys, self._results, row, strict=True)
+                key: value if convert is None or value is None else convert(value)
+                for key, convert, value in zip(self.keys, results, row, strict=True)
             }
             for row in fetched
         ]

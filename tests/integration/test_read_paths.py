@@ -7,6 +7,7 @@ rolled back, a write after a commit is rolled back too."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import QueuePool
 
-from broker.storage.engine import SqliteEngine, make_engine, reading_engine
+from broker.storage.engine import SqliteEngine, make_engine, reading_engine, shared_readers
 from broker.storage.migrate import upgrade_async
 from broker.storage.tokens import sqlite_driver
 from tests.integration.test_oauth_statements import LATER, _token
@@ -160,3 +161,56 @@ async def test_only_transactions_that_wrote_are_ended(sqlite_engine: AsyncEngine
         at, rt, other = [await u.tokens.find(h) for h in ("at", "rt", "other")]
         assert at is not None and at.revoked_at is None
         assert rt is not None and other is None
+
+
+_TOKEN_BY_HASH = "SELECT revoked_at FROM tokens WHERE token_hash = ?"
+
+
+async def test_shared_readers_see_each_commit_and_nothing_uncommitted(
+    sqlite_engine: AsyncEngine,
+) -> None:
+    """The shared statement readers (introspection on SQLite) read fresh, like the pool's:
+    an uncommitted revocation is not seen, a committed one is seen by the next read,
+    whichever shared connection serves it."""
+    engine = sqlite_engine
+    await active_consent(engine)
+    async with uow(engine) as u:
+        await u.tokens.add_many([_token("at", "access")])
+        await u.commit()
+    reads = shared_readers(engine)
+    assert reads is not None
+    assert await reads.fetch(_TOKEN_BY_HASH, ("at",)) == [(None,)]
+    async with uow(engine) as writer:
+        await writer.tokens.revoke("at", NOW)
+        for _ in range(3):  # every shared connection, in turn
+            assert await reads.fetch(_TOKEN_BY_HASH, ("at",)) == [(None,)]
+        await writer.commit()
+    for _ in range(3):
+        [(revoked,)] = await reads.fetch(_TOKEN_BY_HASH, ("at",))
+        assert revoked is not None
+
+
+async def test_shared_readers_cannot_write_and_close_with_the_engine(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'x.sqlite3'}"
+    await upgrade_async(url)
+    engine = make_engine(url)
+    reads = shared_readers(engine)
+    assert reads is not None
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        await reads.fetch("DELETE FROM tokens", ())
+    results = await asyncio.gather(*(reads.fetch("SELECT 1", ()) for _ in range(20)))
+    assert results == [[(1,)]] * 20  # many coroutines on the shared connections at once
+    await engine.dispose()
+    with pytest.raises(ValueError, match="closed"):
+        await reads.fetch("SELECT 1", ())
+
+
+async def test_postgresql_and_in_memory_sqlite_have_no_shared_readers(
+    engine: AsyncEngine,
+) -> None:
+    assert (shared_readers(engine) is not None) == _is_sqlite_file(engine)
+    memory = make_engine("sqlite+aiosqlite:///:memory:")
+    try:
+        assert shared_readers(memory) is None
+    finally:
+        await memory.dispose()

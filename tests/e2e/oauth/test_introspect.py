@@ -1,15 +1,30 @@
-"""``POST /oauth/introspect`` (RFC 7662), for authenticated clients only."""
+"""``POST /oauth/introspect`` (RFC 7662), for authenticated clients only, on both stores:
+SQLite reads a ``client_secret_basic`` client on its shared read-only connections,
+PostgreSQL in a read-only unit of work (``broker.oauth.introspect``)."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
 from broker.operator import register_service
+from tests.support.databases import fresh_database
 from tests.support.flow import basic_auth, coach_auth, connect
-from tests.support.stack import Stack
+from tests.support.stack import Stack, running_stack
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def stack(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Stack]:
+    async with (
+        fresh_database(request.param, tmp_path) as url,
+        running_stack(tmp_path, database_url=url) as running,
+    ):
+        yield running
 
 
 async def _introspect(
