@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What the test suite needs beyond Python packages, installed or started if missing:
-# a PostgreSQL server on 127.0.0.1:5432 with a `test` database, Debian's Chromium, and
-# nginx (for a deploy test, which starts its own; the system's service is not started).
+# a PostgreSQL server on 127.0.0.1:5432 with a `test` database, Debian's Chromium, nginx
+# and docker-compose (the deploy tests; neither is started here, nor is any daemon).
 set -euo pipefail
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -52,6 +52,14 @@ if [ ! -x /usr/sbin/nginx ]; then
   apt_install_no_start --no-install-recommends nginx
 fi
 /usr/sbin/nginx -v
+
+# Debian's docker-compose (v1.29, Python) for tests/deploy: `docker-compose config`
+# validates deploy/compose.yaml against the Compose specification it ships and resolves
+# it, without a Docker daemon.
+if [ ! -x /usr/bin/docker-compose ]; then
+  apt_install --no-install-recommends docker-compose
+fi
+/usr/bin/docker-compose version --short
 
 # axe-core (accessibility rules, WCAG 2.1 A/AA) for the browser tests, from the npm registry,
 # kept outside the repository; the tests inject axe.min.js into each page they check.
