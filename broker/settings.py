@@ -4,6 +4,7 @@ environment. Every field can be set as ``AIGUILLAGE_<NAME>``.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
@@ -72,6 +73,15 @@ class Settings(BaseSettings):
     # committed transfer's ledger entry survives a power cut; ``normal`` syncs only at
     # checkpoints: a power cut (not a crash of the process) may lose the last commits.
     sqlite_synchronous: Literal["full", "normal"] = "full"
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        # Checked here, at start, rather than by the first login behind the proxy, which
+        # would fail on a typo in the deployment's configuration.
+        for entry in filter(str.strip, value):  # blank entries are ignored, as there
+            ipaddress.ip_network(entry.strip(), strict=False)  # ValueError names the entry
+        return value
 
     @field_validator("issuer")
     @classmethod

@@ -12,7 +12,7 @@ import re
 import subprocess
 import sys
 from datetime import UTC, date, datetime, timedelta
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
@@ -25,7 +25,7 @@ from clients.sdk import (
     OAuthError,
     TokenSet,
 )
-from tests.support.flow import browse, field_value
+from tests.support.flow import coach_connects, field_value
 from tests.support.stack import REPO, Stack
 
 
@@ -42,30 +42,13 @@ def _ledger_verify(stack: Stack) -> subprocess.CompletedProcess[str]:
     )
 
 
-async def _coach_connects(stack: Stack, browser: aiohttp.ClientSession) -> str:
-    """Click « Connecter mon compteur Linky » and walk the resident's part; return the
-    coach callback URL the broker finally redirects to."""
-    async with browser.get(stack.coach_url) as page:
-        assert "Connecter mon compteur Linky" in await page.text()
-        csrf = field_value(await page.text(), "csrf_token")
-    async with browser.post(
-        f"{stack.coach_url}/connecter", data={"csrf_token": csrf}, allow_redirects=False
-    ) as response:
-        authorize_url = response.headers["Location"]
-    assert authorize_url.startswith(f"{stack.broker_url}/oauth/authorize?")
-    location = await browse(stack, browser, authorize_url)
-    query = dict(parse_qsl(urlsplit(location).query))
-    assert query["iss"] == stack.broker_url and query["code"]
-    return location
-
-
 async def test_linky_to_carbon_coach_and_back(
     coach_stack: Stack, capfd: pytest.CaptureFixture[str]
 ) -> None:
     stack = coach_stack
     jar = aiohttp.CookieJar(unsafe=True)
     async with aiohttp.ClientSession(cookie_jar=jar) as browser:
-        callback = await _coach_connects(stack, browser)
+        callback = await coach_connects(stack, browser)
         async with browser.get(callback) as landed:
             assert urlsplit(str(landed.url)).path == "/bilan"
             bilan = await landed.text()

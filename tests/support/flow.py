@@ -10,6 +10,7 @@ The ``http`` session must keep cookies for 127.0.0.1 (the ``http`` fixture does)
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import aiohttp
 
@@ -34,6 +35,7 @@ __all__ = [
     "basic_auth",
     "browse",
     "coach_auth",
+    "coach_connects",
     "connect",
     "decision_form",
     "exchange",
@@ -134,3 +136,20 @@ async def connect(
 ) -> dict[str, Any]:
     """Authorize (see ``bench.flow.authorize`` for the options) and exchange the code."""
     return await flow.connect(party(stack), http, details or DEFAULT_DETAILS, **kw)
+
+
+async def coach_connects(stack: Stack, browser: aiohttp.ClientSession) -> str:
+    """Click « Connecter mon compteur Linky » and walk the resident's part; return the
+    coach callback URL the broker finally redirects to."""
+    async with browser.get(stack.coach_url) as page:
+        assert "Connecter mon compteur Linky" in await page.text()
+        csrf = field_value(await page.text(), "csrf_token")
+    async with browser.post(
+        f"{stack.coach_url}/connecter", data={"csrf_token": csrf}, allow_redirects=False
+    ) as response:
+        authorize_url = response.headers["Location"]
+    assert authorize_url.startswith(f"{stack.broker_url}/oauth/authorize?")
+    location = await browse(stack, browser, authorize_url)
+    query = dict(parse_qsl(urlsplit(location).query))
+    assert query["iss"] == stack.broker_url and query["code"]
+    return location

@@ -9,7 +9,8 @@ once per instance with the same ``AIGUILLAGE_*`` settings. All instances share o
 
 Each process writes to a log file, never to a pipe nobody reads (a full pipe stalls the
 server). Instances stop with SIGTERM, as systemd and Kubernetes stop them, or SIGKILL to
-play an instance dying mid-work.
+play an instance dying mid-work. ``spawn`` and ``wait_ready`` serve any other server run
+as a process too (a holder simulator, the coach, nginx: ``tests/support/topology.py``).
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ GENEROUS_SIMULATOR = {"quota_per_second": 10_000, "quota_per_hour": 1_000_000}
 
 
 @dataclass
-class BrokerProcess:
+class ServerProcess:
     name: str
     url: str
     process: subprocess.Popen[bytes]
@@ -80,6 +81,11 @@ class BrokerProcess:
         return int(self.process.returncode)
 
 
+def settings_env(**settings: Any) -> dict[str, str]:
+    """``job_lease=2`` as the environment says it: ``{"AIGUILLAGE_JOB_LEASE": "2"}``."""
+    return {f"AIGUILLAGE_{key.upper()}": str(value) for key, value in settings.items()}
+
+
 def broker_env(settings: Settings, **extra: Any) -> dict[str, str]:
     """The ``AIGUILLAGE_*`` environment every instance of the cluster runs with."""
     env = {
@@ -91,33 +97,46 @@ def broker_env(settings: Settings, **extra: Any) -> dict[str, str]:
         "AIGUILLAGE_HOST": "127.0.0.1",
         "AIGUILLAGE_LOG_JSON": "true",
     }
-    env.update({f"AIGUILLAGE_{key.upper()}": str(value) for key, value in extra.items()})
+    env.update(settings_env(**extra))
     return env
 
 
-def spawn_broker(name: str, port: int, env: dict[str, str], log_dir: Path) -> BrokerProcess:
+def spawn(
+    name: str, argv: list[str], url: str, log_dir: Path, env: dict[str, str] | None = None
+) -> ServerProcess:
+    """Start ``argv`` with this environment less its ``AIGUILLAGE_*``, plus ``env``."""
     log_path = log_dir / f"{name}.log"
     clean = {k: v for k, v in os.environ.items() if not k.startswith("AIGUILLAGE_")}
-    with log_path.open("wb") as log:
+    # Append mode: a child that opens the log again by path (nginx's ``/dev/stdout``)
+    # then writes at its end instead of over what the inherited descriptor wrote.
+    with log_path.open("ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "broker.cli", "serve", "--port", str(port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**clean, **env},
-            cwd=REPO,
+            argv, stdout=log, stderr=subprocess.STDOUT, env={**clean, **(env or {})}, cwd=REPO
         )
-    return BrokerProcess(name, f"http://127.0.0.1:{port}", process, log_path)
+    return ServerProcess(name, url, process, log_path)
 
 
-async def wait_ready(instance: BrokerProcess) -> None:
-    """Poll ``/readyz`` until it answers 200; fail at once if the process exits."""
+def spawn_module(
+    name: str, module_args: list[str], port: int, log_dir: Path, env: dict[str, str] | None = None
+) -> ServerProcess:
+    """``python -m MODULE ARGS…`` with this interpreter, serving on ``port``."""
+    argv = [sys.executable, "-m", *module_args]
+    return spawn(name, argv, f"http://127.0.0.1:{port}", log_dir, env)
+
+
+def spawn_broker(name: str, port: int, env: dict[str, str], log_dir: Path) -> ServerProcess:
+    return spawn_module(name, ["broker.cli", "serve", "--port", str(port)], port, log_dir, env)
+
+
+async def wait_ready(instance: ServerProcess, path: str = "/readyz") -> None:
+    """Poll ``path`` until it answers 200; fail at once if the process exits."""
     deadline = time.monotonic() + READY_TIMEOUT
     async with aiohttp.ClientSession() as http:
         while time.monotonic() < deadline:
             if not instance.alive():
                 raise RuntimeError(f"{instance.name} exited:\n{instance.log_text()[-3000:]}")
             try:
-                async with http.get(f"{instance.url}/readyz") as response:
+                async with http.get(f"{instance.url}{path}") as response:
                     if response.status == 200:
                         return
             except aiohttp.ClientError:
@@ -138,14 +157,19 @@ class Cluster:
     simulator_url: str
     coach_redirect_uri: str
     ports: dict[str, int]  # reserved per instance name (the first one's is the issuer's)
-    instances: dict[str, BrokerProcess] = field(default_factory=dict)
+    instances: dict[str, ServerProcess] = field(default_factory=dict)
 
-    async def start(self, name: str) -> BrokerProcess:
+    async def start(self, name: str, env: dict[str, str] | None = None) -> ServerProcess:
+        """Start instance ``name`` with the cluster's environment, or ``env`` instead."""
         port = self.ports.get(name) or free_port()
-        instance = spawn_broker(name, port, self.env, self.log_dir)
+        instance = spawn_broker(name, port, self.env if env is None else env, self.log_dir)
         self.instances[name] = instance
         await wait_ready(instance)
         return instance
+
+    def stop_all(self) -> None:
+        for instance in self.instances.values():
+            instance.stop()
 
     def stack(self, name: str) -> Stack:
         """A ``Stack`` aimed at one instance, for ``tests/support/flow.py`` and friends."""
@@ -216,7 +240,6 @@ async def running_cluster(
                 await asyncio.gather(*(cluster.start(name) for name in names))
             yield cluster
         finally:
-            for instance in cluster.instances.values():
-                instance.stop()
+            cluster.stop_all()
             await simulator_runner.cleanup()
             await engine.dispose()

@@ -10,7 +10,7 @@ from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_request import BaseRequest
 
 from providers.enedis.simulator.app import create_simulator_app
-from providers.enedis.simulator.config import DEMO_CLIENT_ID, demo_config
+from providers.enedis.simulator.config import DEMO_BROKER, DEMO_CLIENT_ID, demo_config
 
 
 class PathOnlyAccessLogger(AbstractAccessLogger):
@@ -26,6 +26,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Enedis Data Connect simulator (demo data)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8001)
+    parser.add_argument(
+        "--broker", default=DEMO_BROKER, help="the broker's public URL (its OAuth issuer)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger(__name__).info(
@@ -35,7 +38,7 @@ def main(argv: list[str] | None = None) -> None:
         args.port,
     )
     web.run_app(
-        create_simulator_app(demo_config()),
+        create_simulator_app(demo_config(args.broker)),
         host=args.host,
         port=args.port,
         access_log_class=PathOnlyAccessLogger,

@@ -43,5 +43,6 @@ def create_simulator_app(config: SimulatorConfig) -> web.Application:
     routes.add_post(f"{operator.PREFIX}/consents/revoke", operator.revoke_consent)
     routes.add_get(f"{operator.PREFIX}/stats", operator.stats)
     routes.add_get(f"{operator.PREFIX}/big", operator.big)
+    routes.add_get(f"{operator.PREFIX}/big/{{size_mb}}", operator.big)
     routes.add_post(f"{operator.PREFIX}/faults", faults.set_fault)
     return app

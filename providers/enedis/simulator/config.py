@@ -90,13 +90,18 @@ class SimulatorConfig(BaseModel):
 DEMO_CLIENT_ID = "aiguillage-demo"
 
 
-def demo_config() -> SimulatorConfig:
-    """The configuration ``python -m providers.enedis.simulator`` runs with."""
+DEMO_BROKER = "http://127.0.0.1:8000"
+
+
+def demo_config(broker: str = DEMO_BROKER) -> SimulatorConfig:
+    """The configuration ``python -m providers.enedis.simulator`` runs with: the demo
+    client, whose one redirect URI is the callback of the broker at ``broker`` (its
+    issuer URL, e.g. the load balancer's)."""
     return SimulatorConfig(
         clients={
             DEMO_CLIENT_ID: RegisteredClient(
                 secret="demo-secret",  # noqa: S106 - a published demo credential, not a secret
-                redirect_uris=("http://127.0.0.1:8000/holders/enedis/callback",),
+                redirect_uris=(f"{broker.rstrip('/')}/holders/enedis/callback",),
             )
         }
     )

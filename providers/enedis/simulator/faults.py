@@ -9,7 +9,10 @@
 - ``wrong_shape``: 200 JSON that is no Enedis document (no ``meter_reading``);
 - ``cut``: the real answer starts (200, chunked), then the TCP connection is dropped
   halfway through, without the final chunk;
-- ``slow``: the real answer, after ``S`` seconds of silence.
+- ``slow``: the real answer, after ``S`` seconds of silence;
+- ``drip``: the real answer's first half at once (chunked), the rest ``S`` seconds later,
+  so that a test can see whether whatever stands between the holder and the service
+  passes bytes on as they come or holds them back.
 
 Faults are off unless a test asks: nothing in the demo turns them on.
 """
@@ -26,8 +29,8 @@ from aiohttp.typedefs import Handler
 from providers.enedis.simulator.errors import InvalidRequest
 from providers.enedis.simulator.state import STATE
 
-FaultMode = Literal["garbage", "html", "wrong_shape", "cut", "slow"]
-MODES: tuple[FaultMode, ...] = ("garbage", "html", "wrong_shape", "cut", "slow")
+FaultMode = Literal["garbage", "html", "wrong_shape", "cut", "slow", "drip"]
+MODES: tuple[FaultMode, ...] = ("garbage", "html", "wrong_shape", "cut", "slow", "drip")
 DATA_PATHS = ("/metering_data_", "/customers_")
 GARBAGE = b"\x00\x17<<<<<<< HEAD\nthis is not JSON at all"
 WRONG_SHAPE = b'{"status":"ok","items":[{"v":1},{"v":2}]}'
@@ -77,18 +80,28 @@ async def misbehave(request: web.Request, handler: Handler) -> web.StreamRespons
         )
     if fault.mode == "wrong_shape":
         return web.Response(body=WRONG_SHAPE, content_type="application/json")
-    return await _cut(request, await handler(request))
+    return await _in_halves(request, await handler(request), fault)
 
 
-async def _cut(request: web.Request, answer: web.StreamResponse) -> web.StreamResponse:
+async def _in_halves(
+    request: web.Request, answer: web.StreamResponse, fault: Fault
+) -> web.StreamResponse:
+    """The real answer as a chunked stream, its first half at once; then (``cut``) the
+    connection dropped, or (``drip``) the rest after ``fault.seconds``."""
     body = answer.body if isinstance(answer, web.Response) else None
     if answer.status != 200 or not isinstance(body, bytes):
         return answer  # a refusal stays a refusal
     response = web.StreamResponse(headers={"Content-Type": "application/json"})
     response.enable_chunked_encoding()
     await response.prepare(request)
-    await response.write(body[: len(body) // 2])
-    await asyncio.sleep(0.05)  # let the first half leave before the line goes dead
-    if request.transport is not None:
-        request.transport.close()
-    raise asyncio.CancelledError  # nothing more is sent, not even the last chunk
+    half = len(body) // 2
+    await response.write(body[:half])
+    if fault.mode == "cut":
+        await asyncio.sleep(0.05)  # let the first half leave before the line goes dead
+        if request.transport is not None:
+            request.transport.close()
+        raise asyncio.CancelledError  # nothing more is sent, not even the last chunk
+    await asyncio.sleep(fault.seconds)
+    await response.write(body[half:])
+    await response.write_eof()
+    return response

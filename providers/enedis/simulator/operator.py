@@ -4,7 +4,8 @@
   withdraws their consent in their Enedis account; the next data call gets ADAM-DC-0008.
 - ``GET /_simulator/stats``: how many calls each endpoint received.
 - ``GET /_simulator/big?size_mb=N``: a load-curve-shaped JSON body of about N MiB, generated
-  while it is sent (chunked, never built whole), for streaming tests and benchmarks.
+  while it is sent (chunked, never built whole), for streaming tests and benchmarks. Also
+  ``GET /_simulator/big/N``: a path without a query, which a holder manifest can name.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ async def stats(request: web.Request) -> web.Response:
 
 
 async def big(request: web.Request) -> web.StreamResponse:
-    raw = request.query.get("size_mb", "1")
+    raw = request.match_info.get("size_mb") or request.query.get("size_mb", "1")
     if not raw.isdigit() or not 1 <= int(raw) <= _MAX_BIG_MB:
         raise InvalidRequest(f"size_mb must be an integer from 1 to {_MAX_BIG_MB}")
     response = web.StreamResponse(headers={"Content-Type": "application/json"})

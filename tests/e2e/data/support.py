@@ -107,6 +107,18 @@ async def log_in(
         assert response.status == 303, await response.text()
 
 
+async def revoke_on_dashboard(stack: Stack, http: aiohttp.ClientSession, grant_id: str) -> None:
+    """The resident logs in and revokes the consent from its dashboard page (one click)."""
+    await log_in(stack, http)
+    detail = f"{stack.broker_url}/consents/{grant_id}"
+    async with http.get(detail) as page:
+        csrf = field_value(await page.text(), "csrf_token")
+    async with http.post(
+        f"{detail}/revoke", data={"csrf_token": csrf}, allow_redirects=False
+    ) as revoked:
+        assert revoked.status == 303, await revoked.text()
+
+
 async def fetch_data(stack: Stack, http: aiohttp.ClientSession, live: Grant) -> int:
     async with http.get(
         data_url(stack), params={"start": days_ago(3), "end": days_ago(1)}, headers=live.auth

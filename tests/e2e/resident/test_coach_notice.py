@@ -6,8 +6,7 @@ from __future__ import annotations
 import aiohttp
 
 from tests.e2e.resident.support import eventually
-from tests.e2e.test_linky_story import _coach_connects
-from tests.support.flow import field_value
+from tests.support.flow import coach_connects, field_value
 from tests.support.stack import Stack
 
 
@@ -17,7 +16,7 @@ async def test_the_coach_drops_its_tokens_on_the_notice_before_its_next_fetch(
     stack = coach_stack
     jar = aiohttp.CookieJar(unsafe=True)
     async with aiohttp.ClientSession(cookie_jar=jar) as browser:
-        callback = await _coach_connects(stack, browser)
+        callback = await coach_connects(stack, browser)
         async with browser.get(callback) as landed:
             assert landed.status == 200
         async with browser.get(f"{stack.coach_url}/api/status") as status:

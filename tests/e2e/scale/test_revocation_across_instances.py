@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import aiohttp
 
-from tests.e2e.data.support import data_url, days_ago, grant, log_in
-from tests.support.flow import field_value
+from tests.e2e.data.support import data_url, days_ago, grant, revoke_on_dashboard
 from tests.support.processes import Cluster
 
 
@@ -27,14 +26,7 @@ async def test_a_consent_revoked_on_instance_a_is_refused_by_instance_b(
     live = await grant(on_a, http)
     assert (await _fetch(data_url(on_b), http, live.auth))[0] == 200
 
-    await log_in(on_a, http)
-    detail = f"{on_a.broker_url}/consents/{live.grant_id}"
-    async with http.get(detail) as page:
-        csrf = field_value(await page.text(), "csrf_token")
-    async with http.post(
-        f"{detail}/revoke", data={"csrf_token": csrf}, allow_redirects=False
-    ) as revoked:
-        assert revoked.status == 303
+    await revoke_on_dashboard(on_a, http, live.grant_id)
 
     assert await _fetch(data_url(on_b), http, live.auth) == (403, "consent_revoked")
     assert await _fetch(data_url(on_a), http, live.auth) == (403, "consent_revoked")
