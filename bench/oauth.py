@@ -9,14 +9,18 @@ chains run side by side, each rotated by one worker at a time as a client must.
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 
+from bench import lean
 from bench.flow import Party, code_form, pkce_pair
+from bench.lean import cpu_seconds, post_form
 from bench.load import closed_loop
 from bench.stack import Stack, cookie_session
 from broker.crypto import hash_token
@@ -104,24 +108,44 @@ async def measure(stack: Stack, plan: Plan) -> dict[str, Any]:
         refreshes = await closed_loop(
             refresh, concurrency=chains.qsize(), requests=plan.refreshes, seconds=plan.seconds
         )
-        access = grant["access_token"]
-
-        async def introspect(_index: int) -> bool:
-            status, body = await _post(http, party, "/oauth/introspect", {"token": access})
-            return status == 200 and body.get("active") is True
-
-        introspections = await closed_loop(
-            introspect,
-            concurrency=plan.concurrency,
-            requests=plan.introspections,
-            seconds=plan.seconds,
-        )
+        introspections = await _introspections(stack, grant["access_token"], plan)
     return {
         "concurrency": plan.concurrency,
         "code_exchanges": exchanges.summary(),
         "refreshes": refreshes.summary(),
-        "introspections": introspections.summary(),
+        "introspections": introspections,
         "token_responses_per_second": round(
             (exchanges.count + refreshes.count) / (exchanges.elapsed + refreshes.elapsed), 1
         ),
+    }
+
+
+async def _introspections(stack: Stack, access: str, plan: Plan) -> dict[str, Any]:
+    """Introspections driven by the lean client (``bench.lean``), with the broker's CPU
+    time over the loop: per second of wall time, and per second of the broker's CPU (its
+    process, all threads), which is the target's "per core"."""
+    party = stack.party
+    url = party.broker_url + "/oauth/introspect"
+    request = post_form(url, urlencode({"token": access}).encode(), party.basic_auth())
+
+    def active(status: int, body: bytes) -> bool:
+        return status == 200 and json.loads(body).get("active") is True
+
+    await lean.closed_loop(url, request, active, concurrency=2, requests=200, seconds=2.0)
+    cpu_before = cpu_seconds(stack.broker.pid)
+    run = await lean.closed_loop(
+        url,
+        request,
+        active,
+        concurrency=plan.concurrency,
+        requests=plan.introspections,
+        seconds=plan.seconds,
+    )
+    cpu = cpu_seconds(stack.broker.pid) - cpu_before
+    return {
+        **run.summary(),
+        "client": "bench.lean (prepared keep-alive requests)",
+        "broker_cpu_seconds": round(cpu, 3),
+        "broker_cpu_us_per_request": round(cpu / run.count * 1e6, 1) if run.count else None,
+        "per_broker_cpu_second": round(run.count / cpu, 1) if cpu > 0 else None,
     }
