@@ -124,7 +124,11 @@ class SharedReaders:
             if self._closed:  # disposed with its engine: never reopened behind its back
                 raise ValueError("the shared readers are closed")
             if not self._opened():
-                connection = await aiosqlite.connect(self._path)
+                pending = aiosqlite.connect(self._path)
+                # As SQLAlchemy does for its own: a reader left open must not keep the
+                # interpreter from exiting.
+                pending._thread.daemon = True
+                connection = await pending
                 await connection.execute("PRAGMA query_only=ON")
                 await connection.execute("PRAGMA busy_timeout=5000")
                 self._connections.append(connection)
