@@ -108,6 +108,27 @@ class PendingClient:
         found = None if row["token_hash"] is None else (token_record(row), grant_of(row))
         return record.registration, found
 
+    async def check_shared(self, reads: SharedReaders) -> ServiceRegistration:
+        """``check`` on SQLite's shared read-only connections, for an endpoint that
+        authenticates before it takes the writer connection (the code exchange): the same
+        read, fresh, and the same checks."""
+        if self.proven is not None:
+            return self.proven
+        assert self.basic is not None
+        client_id, secret = self.basic
+        _check_claimed(client_id, self.claimed)
+        row = None
+        if len(client_id) <= 64:
+            values = _SQLITE_SERVICE.params({"client_id": client_id})
+            fetched = await reads.fetch(_SQLITE_SERVICE.sql, values)
+            rows = _SQLITE_SERVICE.convert(fetched, _RAW_JSON)
+            row = rows[0] if rows else None
+        if row is None:
+            _refuse_unknown()
+        record = _approved(_parsed_service(row["registration"], row["status"], row["secret_hash"]))
+        _check_secret(record, client_id, secret)
+        return record.registration
+
     async def check_with_token_shared(
         self, reads: SharedReaders, token_hash: str
     ) -> tuple[ServiceRegistration, TokenRecord | None, str | None]:

@@ -50,29 +50,34 @@ def granted_details(consent: Consent) -> list[dict[str, Any]]:
 async def issue_tokens(
     uow: SqlUnitOfWork, consent: Consent, client_id: str, access_ttl: int
 ) -> dict[str, Any]:
-    """Add an access and a refresh token for the grant; return the token response body
-    (docs/wire.md). The caller commits."""
+    """Add an access and a refresh token for the grant and commit the unit of work; return
+    the token response body (docs/wire.md). On SQLite the insert and the commit are one
+    trip to the driver's thread (``SqlTokens.add_many_and_commit``): the token endpoint
+    holds the one writer connection meanwhile, so every trip saved is throughput."""
     now = uow.now
     access_expires = now + timedelta(seconds=access_ttl)
     if consent.expires_at is not None:
         access_expires = min(access_expires, consent.expires_at)
     access, refresh = new_token("ag_at"), new_token("ag_rt")
-    await uow.tokens.add_many(
-        [
-            {
-                "token_hash": hash_token(token),
-                "kind": kind,
-                "client_id": client_id,
-                "grant_id": consent.id,
-                "issued_at": now,
-                "expires_at": expires,
-            }
-            for token, kind, expires in (
-                (access, "access", access_expires),
-                (refresh, "refresh", consent.expires_at),
-            )
-        ]
-    )
+    rows = [
+        {
+            "token_hash": hash_token(token),
+            "kind": kind,
+            "client_id": client_id,
+            "grant_id": consent.id,
+            "issued_at": now,
+            "expires_at": expires,
+        }
+        for token, kind, expires in (
+            (access, "access", access_expires),
+            (refresh, "refresh", consent.expires_at),
+        )
+    ]
+    if not await uow.tokens.add_many_and_commit(rows):
+        await uow.tokens.add_many(rows)
+    # After the driver's commit this only closes SQLAlchemy's transaction (nothing is
+    # sent: ``broker.storage.engine._skip_idle_ends``) and runs its commit listeners.
+    await uow.commit()
     return {
         "access_token": access,
         "token_type": "Bearer",

@@ -51,10 +51,9 @@ async def refresh_grant(
         raise InvalidGrant("the grant is no longer active")
     if not await uow.tokens.mark_rotated(record.token_hash, uow.now):
         await _reuse_detected(uow, record)
-    body = await issue_tokens(
+    body = await issue_tokens(  # commits
         uow, consent, service.client_id, request.app[SETTINGS].access_token_ttl
     )
-    await uow.commit()
     log.info("token.refreshed", client_id=service.client_id, grant_id=consent.id)
     return body
 

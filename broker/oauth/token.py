@@ -22,6 +22,7 @@ from broker.oauth.forms import param, read_form, required
 from broker.oauth.issue import grant_usable, issue_tokens
 from broker.oauth.refresh import refresh_grant
 from broker.oauth.store import oauth_store
+from broker.storage.engine import shared_readers
 from broker.storage.oauth_codes import CodeRecord
 from broker.storage.uow import SqlUnitOfWork
 from consent.registry import ServiceRegistration
@@ -34,8 +35,14 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 async def token(request: web.Request) -> web.Response:
     form = await read_form(request)
     pending = await begin_authentication(request, form)
+    presented = _refresh_token(form)
+    service: ServiceRegistration | None = None
+    reads = shared_readers(request.app[ENGINE])
+    if presented is None and reads is not None:
+        # SQLite: the client is checked on the shared readers before the one writer
+        # connection is taken, so that the writer is held only for what writes.
+        service = await pending.check_shared(reads)
     async with SqlUnitOfWork(request.app[ENGINE], request.app[CLOCK]) as uow:
-        presented = _refresh_token(form)
         if presented is not None:
             # The client, the refresh token and its grant (locked) read together.
             service, found = await pending.check_with_token(
@@ -43,7 +50,8 @@ async def token(request: web.Request) -> web.Response:
             )
             body = await refresh_grant(request, uow, service, found)
             return web.json_response(body, headers=NO_STORE)
-        service = await pending.check(uow)
+        if service is None:
+            service = await pending.check(uow)
         grant_type = required(form, "grant_type", max_length=64)
         if grant_type == "authorization_code":
             body = await _authorization_code(request, uow, form, service)
@@ -92,10 +100,9 @@ async def _authorization_code(
     if problem is not None or consent is None:
         await uow.commit()  # the code stays burnt
         raise InvalidGrant(problem or "the grant is gone")
-    body = await issue_tokens(
+    body = await issue_tokens(  # commits
         uow, consent, service.client_id, request.app[SETTINGS].access_token_ttl
     )
-    await uow.commit()
     log.info("token.issued", client_id=service.client_id, grant_id=consent.id)
     return body
 

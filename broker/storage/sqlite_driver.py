@@ -189,3 +189,16 @@ def commit_unsynced(connection: sqlite3.Connection, sql: str, values: Any) -> li
     finally:
         connection.execute(f"PRAGMA synchronous={level}")
     return rows
+
+
+def execute_many_and_commit(connection: sqlite3.Connection, sql: str, rows: list[Any]) -> None:
+    """On the driver's thread: one statement for each of ``rows``, then commit the
+    transaction they belong to; a failure rolls it all back. One trip where a statement and
+    a commit were two, on paths that hold the one writer connection (the token endpoint:
+    ``SqlTokens.add_many_and_commit``)."""
+    try:
+        connection.executemany(sql, rows)
+        connection.commit()
+    except BaseException:
+        connection.rollback()
+        raise

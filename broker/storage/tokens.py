@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.sql.selectable import Select
 
+from broker.storage.sqlite_driver import execute_many_and_commit, run_on_driver_thread
 from broker.storage.tables import consents, tokens
 from consent.model import Consent
 
@@ -189,6 +190,18 @@ class SqlTokens:
                 expires_at=expires_at,
             )
         )
+
+    async def add_many_and_commit(self, rows: list[dict[str, Any]]) -> bool:
+        """On SQLite: insert the tokens and commit the transaction (with whatever it wrote
+        before) in one trip to the driver's thread, and say True; the caller then closes
+        its unit of work's transaction as usual (``SqlUnitOfWork.commit``, which then sends
+        nothing). False elsewhere: the caller adds and commits as usual."""
+        driver = await sqlite_driver(self._conn)
+        if driver is None or not rows:
+            return False
+        params = [_SQLITE_ADD.params(row) for row in rows]
+        await run_on_driver_thread(driver, execute_many_and_commit, _SQLITE_ADD.sql, params)
+        return True
 
     async def add_many(self, rows: list[dict[str, Any]]) -> None:
         """Insert several tokens in one statement (keys: those of ``add``)."""

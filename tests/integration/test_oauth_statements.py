@@ -6,8 +6,10 @@ transaction as the unit of work, and what SQLAlchemy writes they read and vice v
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from datetime import timedelta
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from broker.storage.engine import make_engine
@@ -154,3 +156,33 @@ async def test_a_burn_without_a_commit_leaves_the_code_usable(engine: AsyncEngin
         assert await SqlAuthCodes(u.conn).burn("c1", "carbon-coach", NOW) is not None
     async with uow(engine) as u:
         assert await SqlAuthCodes(u.conn).burn("c1", "carbon-coach", NOW) is not None
+
+
+async def test_tokens_added_and_committed_in_one_trip_on_sqlite(engine: AsyncEngine) -> None:
+    """``add_many_and_commit`` (the token endpoint's last step on SQLite) commits the
+    tokens with what the transaction wrote before them; a failure rolls back both. On
+    PostgreSQL it does nothing and says so, and the caller adds and commits as usual."""
+    await active_consent(engine)
+    async with uow(engine) as u:
+        await u.tokens.add_many([_token("old")])
+        await u.commit()
+    async with uow(engine) as u:
+        assert await u.tokens.mark_rotated("old", NOW)  # written before, same transaction
+        done = await u.tokens.add_many_and_commit([_token("at", "access"), _token("rt")])
+        if not done:
+            assert engine.dialect.name == "postgresql"
+            await u.tokens.add_many([_token("at", "access"), _token("rt")])
+        await u.commit()
+    async with uow(engine) as u:
+        old, new = await u.tokens.find("old"), await u.tokens.find("rt")
+        assert old is not None and old.rotated_at == NOW
+        assert new is not None and await u.tokens.find("at") is not None
+    if engine.dialect.name != "sqlite":
+        return
+    async with uow(engine) as u:
+        assert await u.tokens.mark_rotated("rt", NOW)
+        with pytest.raises(sqlite3.IntegrityError):  # "at" exists: the whole transaction goes
+            await u.tokens.add_many_and_commit([_token("fresh"), _token("at", "access")])
+    async with uow(engine) as u:
+        rt, fresh = await u.tokens.find("rt"), await u.tokens.find("fresh")
+    assert rt is not None and rt.rotated_at is None and fresh is None
