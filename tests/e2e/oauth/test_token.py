@@ -7,8 +7,17 @@ from datetime import UTC, datetime
 import aiohttp
 from sqlalchemy import select, update
 
-from broker.storage.tables import auth_codes, tokens
-from tests.support.flow import AuthorizationResult, authorize, exchange, pkce_pair, token_request
+from broker.storage.tables import auth_codes, services, tokens
+from consent.registry import ServiceStatus
+from tests.support.flow import (
+    AuthorizationResult,
+    authorize,
+    basic_auth,
+    coach_auth,
+    exchange,
+    pkce_pair,
+    token_request,
+)
 from tests.support.stack import Stack
 
 
@@ -133,3 +142,38 @@ async def test_the_token_endpoint_requires_client_authentication(
     ) as response:
         assert response.status == 401
         assert (await response.json())["error"] == "invalid_client"
+
+
+async def test_a_wrong_secret_or_a_suspended_client_is_refused_at_once(
+    stack: Stack, http: aiohttp.ClientSession
+) -> None:
+    """The code exchange checks its client before taking the writer (on SQLite, on the
+    shared read-only connections, its row parsed once per stored text): a wrong secret is
+    refused without burning the code, and a suspension counts at the next request, at the
+    token endpoint and at introspection alike."""
+    result = await authorize(stack, http)
+    second = await authorize(stack, http)  # a code to present once the client is suspended
+    url = f"{stack.broker_url}/oauth/token"
+    wrong = basic_auth(stack.coach_id, stack.coach_secret + "x")
+    async with http.post(url, data=_code_form(stack, result), headers=wrong) as response:
+        assert (response.status, (await response.json())["error"]) == (401, "invalid_client")
+    async with http.post(url, data=_code_form(stack, result), headers=coach_auth(stack)) as r:
+        assert r.status == 200  # the refused attempt did not burn the code
+        tokens_body = await r.json()
+    async with stack.engine.begin() as conn:
+        await conn.execute(
+            update(services)
+            .where(services.c.client_id == stack.coach_id)
+            .values(status=ServiceStatus.SUSPENDED.value)
+        )
+    refresh = {"grant_type": "refresh_token", "refresh_token": tokens_body["refresh_token"]}
+    async with http.post(url, data=refresh, headers=coach_auth(stack)) as response:
+        assert (response.status, (await response.json())["error"]) == (401, "invalid_client")
+    async with http.post(
+        f"{stack.broker_url}/oauth/introspect",
+        data={"token": tokens_body["access_token"]},
+        headers=coach_auth(stack),
+    ) as response:
+        assert (response.status, (await response.json())["error"]) == (401, "invalid_client")
+    async with http.post(url, data=_code_form(stack, second), headers=coach_auth(stack)) as r:
+        assert (r.status, (await r.json())["error"]) == (401, "invalid_client")
