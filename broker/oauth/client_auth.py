@@ -114,20 +114,8 @@ class PendingClient:
         read, fresh, and the same checks."""
         if self.proven is not None:
             return self.proven
-        assert self.basic is not None
-        client_id, secret = self.basic
-        _check_claimed(client_id, self.claimed)
-        row = None
-        if len(client_id) <= 64:
-            values = _SQLITE_SERVICE.params({"client_id": client_id})
-            fetched = await reads.fetch(_SQLITE_SERVICE.sql, values)
-            rows = _SQLITE_SERVICE.convert(fetched, _RAW_JSON)
-            row = rows[0] if rows else None
-        if row is None:
-            _refuse_unknown()
-        record = _approved(_parsed_service(row["registration"], row["status"], row["secret_hash"]))
-        _check_secret(record, client_id, secret)
-        return record.registration
+        service, _row = await self._shared_row(reads, _SQLITE_SERVICE)
+        return service
 
     async def check_with_token_shared(
         self, reads: SharedReaders, token_hash: str
@@ -137,22 +125,29 @@ class PendingClient:
         the same statement and the same checks, read fresh, in one trip and without a unit
         of work. The grant comes back as its stored JSON text (``None`` if it is gone),
         for the caller to parse once per distinct text (``broker.oauth.introspect``)."""
+        service, row = await self._shared_row(reads, _SQLITE_SERVICE_AND_TOKEN, h=token_hash)
+        if row["token_hash"] is None:
+            return service, None, None
+        return service, token_record(row), row["grant_data"]
+
+    async def _shared_row(
+        self, reads: SharedReaders, statement: SqliteStatement, **values: Any
+    ) -> tuple[ServiceRegistration, dict[str, Any]]:
+        """The ``client_secret_basic`` client's row read by ``statement`` on the shared
+        readers (its JSON columns left as stored text), once the client is proven."""
         assert self.basic is not None
         client_id, secret = self.basic
         _check_claimed(client_id, self.claimed)
         row = None
         if len(client_id) <= 64:
-            statement = _SQLITE_SERVICE_AND_TOKEN
-            values = statement.params({"client_id": client_id, "h": token_hash})
-            rows = statement.convert(await reads.fetch(statement.sql, values), _RAW_JSON)
+            bound = statement.params({"client_id": client_id, **values})
+            rows = statement.convert(await reads.fetch(statement.sql, bound), _RAW_JSON)
             row = rows[0] if rows else None
         if row is None:
             _refuse_unknown()
         record = _approved(_parsed_service(row["registration"], row["status"], row["secret_hash"]))
         _check_secret(record, client_id, secret)
-        if row["token_hash"] is None:
-            return record.registration, None, None
-        return record.registration, token_record(row), row["grant_data"]
+        return record.registration, row
 
 
 async def begin_authentication(request: web.Request, form: MultiDict[str]) -> PendingClient:

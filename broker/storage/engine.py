@@ -77,14 +77,14 @@ SQLITE_READERS = 3
 
 class SqliteEngine(AsyncEngine):
     """The one writer connection's engine, carrying its read-only ``readers`` and its
-    ``statements`` (``SharedReaders``); disposing it disposes all three."""
+    ``shared`` statement readers (``SharedReaders``); disposing it disposes all three."""
 
     readers: AsyncEngine
-    statements: SharedReaders
+    shared: SharedReaders
 
     async def dispose(self, close: bool = True) -> None:
         try:
-            await self.statements.close()
+            await self.shared.close()
             await self.readers.dispose(close)
         finally:
             await super().dispose(close)
@@ -145,7 +145,7 @@ class SharedReaders:
 def shared_readers(engine: AsyncEngine) -> SharedReaders | None:
     """The ``SharedReaders`` of a SQLite file database; None elsewhere (PostgreSQL, an
     in-memory SQLite), where the caller reads through a unit of work as usual."""
-    return engine.statements if isinstance(engine, SqliteEngine) else None
+    return engine.shared if isinstance(engine, SqliteEngine) else None
 
 
 def reading_engine(engine: AsyncEngine) -> AsyncEngine:
@@ -238,5 +238,5 @@ def _with_readers(writer: AsyncEngine, url: str) -> SqliteEngine:
     engine.readers = readers
     database = make_url(url).database
     assert database is not None  # a file database (``_in_memory`` is false)
-    engine.statements = SharedReaders(database)
+    engine.shared = SharedReaders(database)
     return engine
