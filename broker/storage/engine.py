@@ -38,6 +38,7 @@ PostgreSQL (production, several instances): a normal pool.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
@@ -126,8 +127,10 @@ class SharedReaders:
             if not self._opened():
                 pending = aiosqlite.connect(self._path)
                 # As SQLAlchemy does for its own: a reader left open must not keep the
-                # interpreter from exiting.
-                pending._thread.daemon = True
+                # interpreter from exiting (before aiosqlite 0.22 the connection was
+                # itself the thread).
+                thread = pending if isinstance(pending, threading.Thread) else pending._thread
+                thread.daemon = True
                 connection = await pending
                 await connection.execute("PRAGMA query_only=ON")
                 await connection.execute("PRAGMA busy_timeout=5000")
