@@ -116,7 +116,10 @@ def table(document: dict[str, Any]) -> str:
     extra = document["figures"]
     for line in _details(extra):
         rows.append((line[0], line[1], "", "info"))
-    synchronous = document.get("broker_settings", {}).get("sqlite_synchronous", "full")
+    settings = document.get("broker_settings", {})
+    store = settings.get("store", "sqlite")
+    rows.append(("store of the proxy and oauth figures", store, "", "setting"))
+    synchronous = settings.get("sqlite_synchronous", "full")
     rows.append(("SQLite brokers: PRAGMA synchronous", synchronous, "", "setting"))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)) for r in rows]

@@ -10,33 +10,50 @@ import argparse
 import asyncio
 import os
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bench import machine, report
 from bench.postgres import fresh_database, sqlalchemy_url
-from bench.stack import running
+from bench.stack import Stack, running
 
 FIGURES = ("proxy", "oauth", "revocation", "streaming", "scale")
 
 
-async def _proxy(quick: bool) -> dict[str, Any]:
+STORES = ("sqlite", "postgresql")
+
+
+@asynccontextmanager
+async def _running_on(store: str) -> AsyncIterator[Stack]:
+    """One broker and the simulator, on a fresh SQLite file or a fresh PostgreSQL database."""
+    if store == "sqlite":
+        async with running() as stack:
+            yield stack
+        return
+    async with fresh_database() as name, running(database_url=sqlalchemy_url(name)) as stack:
+        yield stack
+
+
+async def _proxy(quick: bool, store: str) -> dict[str, Any]:
     from bench import proxy
 
-    async with running() as stack:
+    async with _running_on(store) as stack:
         return await proxy.measure(stack, proxy.QUICK if quick else proxy.FULL)
 
 
-async def _oauth(quick: bool) -> dict[str, Any]:
+async def _oauth(quick: bool, store: str) -> dict[str, Any]:
     from bench import oauth
 
-    async with running() as stack:
+    async with _running_on(store) as stack:
         return await oauth.measure(stack, oauth.QUICK if quick else oauth.FULL)
 
 
-async def _revocation(quick: bool) -> dict[str, Any]:
+# The figures below have a store of their own: several instances and a million consents
+# need PostgreSQL; streaming measures the broker's memory, whatever its store.
+async def _revocation(quick: bool, _store: str) -> dict[str, Any]:
     from bench import revocation
 
     async with (
@@ -46,7 +63,7 @@ async def _revocation(quick: bool) -> dict[str, Any]:
         return await revocation.measure(stack, trials=3 if quick else 10)
 
 
-async def _streaming(quick: bool) -> dict[str, Any]:
+async def _streaming(quick: bool, _store: str) -> dict[str, Any]:
     from bench import streaming
 
     plan = streaming.QUICK if quick else streaming.FULL
@@ -54,7 +71,7 @@ async def _streaming(quick: bool) -> dict[str, Any]:
         return await streaming.measure(stack, plan)
 
 
-async def _scale(quick: bool) -> dict[str, Any]:
+async def _scale(quick: bool, _store: str) -> dict[str, Any]:
     from bench import scale, seed
 
     size = seed.QUICK if quick else seed.FULL
@@ -62,7 +79,7 @@ async def _scale(quick: bool) -> dict[str, Any]:
         return await scale.measure(stack, name, size, samples=100 if quick else 400)
 
 
-RUNNERS: dict[str, Callable[[bool], Awaitable[dict[str, Any]]]] = {
+RUNNERS: dict[str, Callable[[bool, str], Awaitable[dict[str, Any]]]] = {
     "proxy": _proxy,
     "oauth": _oauth,
     "revocation": _revocation,
@@ -71,7 +88,9 @@ RUNNERS: dict[str, Callable[[bool], Awaitable[dict[str, Any]]]] = {
 }
 
 
-async def run(figures: list[str], quick: bool, synchronous: str = "full") -> dict[str, Any]:
+async def run(
+    figures: list[str], quick: bool, synchronous: str = "full", store: str = "sqlite"
+) -> dict[str, Any]:
     # Every broker the figures start inherits this (bench/processes.py passes the
     # environment on); set explicitly, so that what is reported is what ran.
     os.environ["AIGUILLAGE_SQLITE_SYNCHRONOUS"] = synchronous
@@ -80,7 +99,7 @@ async def run(figures: list[str], quick: bool, synchronous: str = "full") -> dic
         "mode": "quick" if quick else "full",
         "machine": machine.describe(),
         "load_average_at_start": machine.load_average(),
-        "broker_settings": {"sqlite_synchronous": synchronous},
+        "broker_settings": {"sqlite_synchronous": synchronous, "store": store},
         "figures": {},
         "seconds": {},
     }
@@ -93,7 +112,7 @@ async def run(figures: list[str], quick: bool, synchronous: str = "full") -> dic
         started = time.perf_counter()
         print(f"bench: {name}…", flush=True)
         try:
-            document["figures"][name] = await RUNNERS[name](quick)
+            document["figures"][name] = await RUNNERS[name](quick, store)
         except Exception as error:  # a figure that fails is reported, the others still run
             document["figures"][name] = None
             document.setdefault("errors", {})[name] = f"{type(error).__name__}: {error}"
@@ -116,10 +135,19 @@ def main(argv: list[str] | None = None) -> int:
         help="the brokers' AIGUILLAGE_SQLITE_SYNCHRONOUS (default full, as in production; "
         "normal is reported in the table and the JSON)",
     )
+    parser.add_argument(
+        "--store",
+        choices=STORES,
+        default="sqlite",
+        help="the database of the proxy and oauth figures (default sqlite, the embedded "
+        "store; postgresql is the production one); revocation and scale always run on "
+        "PostgreSQL, streaming on SQLite",
+    )
     args = parser.parse_args(argv)
     if args.sqlite_synchronous != "full":
         print(f"bench: SQLite brokers run with synchronous={args.sqlite_synchronous}", flush=True)
-    document = asyncio.run(run(list(args.only or FIGURES), args.quick, args.sqlite_synchronous))
+    figures = list(args.only or FIGURES)
+    document = asyncio.run(run(figures, args.quick, args.sqlite_synchronous, args.store))
     print(report.table(document))
     output = report.RESULTS if args.output is None else Path(args.output)
     report.write(document, output)

@@ -1,4 +1,5 @@
-"""``aiguillage bench [--quick] [--only FIGURE ...]``: the benchmark of issue #6.
+"""``aiguillage bench [--quick] [--only FIGURE ...] [--store STORE]``: the benchmark of
+issue #6.
 
 The ``bench`` package is imported only when this command runs: the broker never needs it
 to serve, and a deployment without it still has every other command.
@@ -22,6 +23,8 @@ def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
         argv += ["--only", *args.only]
     if args.output:
         argv += ["--output", args.output]
+    if args.store:
+        argv += ["--store", args.store]
     return run_bench(argv)
 
 
@@ -30,4 +33,9 @@ def register(sub: Any) -> None:
     bench.add_argument("--quick", action="store_true", help="a run under a minute")
     bench.add_argument("--only", nargs="+", choices=FIGURES)
     bench.add_argument("--output")
+    bench.add_argument(
+        "--store",
+        choices=("sqlite", "postgresql"),
+        help="database of the proxy and oauth figures (default sqlite)",
+    )
     bench.set_defaults(func=cmd_bench)

@@ -1,4 +1,5 @@
-"""``python -m bench --quick --only oauth`` starts its servers, runs and writes valid JSON.
+"""``python -m bench --quick --only oauth`` starts its servers, runs and writes valid JSON,
+on either store of the figure (``--store``).
 
 Only the shape of the result is checked: timing belongs in the benchmark, never in a test.
 """
@@ -15,10 +16,12 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_bench_quick_oauth_writes_a_results_document(tmp_path: Path) -> None:
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
+def test_bench_quick_oauth_writes_a_results_document(tmp_path: Path, store: str) -> None:
     output = tmp_path / "results.json"
+    command = [sys.executable, "-m", "bench", "--quick", "--only", "oauth", "--store", store]
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "--only", "oauth", "--output", str(output)],
+        [*command, "--output", str(output)],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -27,6 +30,7 @@ def test_bench_quick_oauth_writes_a_results_document(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     document = json.loads(output.read_text())
     assert document["mode"] == "quick"
+    assert document["broker_settings"]["store"] == store
     assert document["machine"]["nproc"] >= 1
     oauth = document["figures"]["oauth"]
     for figure in ("code_exchanges", "refreshes", "introspections"):
