@@ -41,7 +41,8 @@ from tests.support.stack import (
     HOLDER_CLIENT_ID,
     HOLDER_CLIENT_SECRET,
     Stack,
-    free_port,
+    port_of,
+    reserved_port,
     serve,
 )
 
@@ -116,9 +117,9 @@ async def running_holders(
     box = SecretBox(stack.settings.encryption_key_bytes())
     try:
         for name, app in apps.items():
-            port = free_port()
-            holders.urls[name] = f"http://127.0.0.1:{port}"
-            holders.runners.append(await serve(app, port))
+            sock = reserved_port()
+            holders.urls[name] = f"http://127.0.0.1:{port_of(sock)}"
+            holders.runners.append(await serve(app, sock))
             await register_holder(stack.engine, box, _payload(name, holders.urls[name]))
         yield holders
     finally:

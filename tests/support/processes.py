@@ -44,6 +44,8 @@ from tests.support.stack import (
     REPO,
     Stack,
     free_port,
+    port_of,
+    reserved_port,
     seed_broker,
     serve,
 )
@@ -197,8 +199,8 @@ async def running_cluster(
     settings, e.g. ``job_lease=2``."""
     ports = {name: free_port() for name in names}
     issuer = f"http://127.0.0.1:{ports[names[0]]}"
-    simulator_port = free_port()
-    simulator_url = f"http://127.0.0.1:{simulator_port}"
+    simulator_socket = reserved_port()  # served in this process: held until it listens
+    simulator_url = f"http://127.0.0.1:{port_of(simulator_socket)}"
     coach_redirect = f"http://127.0.0.1:{free_port()}/callback"
     async with fresh_database("postgresql", tmp_path) as database_url:
         await upgrade_async(database_url)
@@ -225,7 +227,7 @@ async def running_cluster(
                 **GENEROUS_SIMULATOR,
             )
         )
-        simulator_runner = await serve(simulator, simulator_port)
+        simulator_runner = await serve(simulator, simulator_socket)
         cluster = Cluster(
             settings=settings,
             engine=engine,

@@ -46,9 +46,25 @@ OPERATOR_TOKEN = "operator-test-token-0123456789abcdef"  # a test credential, no
 
 
 def free_port() -> int:
+    """A loopback port free at this moment. For a server of another process, which binds it
+    later; in-process servers take a ``reserved_port`` instead (nothing can take it first)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def reserved_port() -> socket.socket:
+    """A socket bound to a free loopback port and kept bound until ``serve`` listens on it:
+    a port number handed out by ``free_port`` could be taken by any client's outgoing
+    connection (same ephemeral range) before the server bound it, which failed a test
+    now and then with "address already in use"."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def port_of(sock: socket.socket) -> int:
+    return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -70,10 +86,14 @@ class Stack:
     prm: str = DEMO_PRM
 
 
-async def serve(app: web.Application, port: int) -> web.AppRunner:
+async def serve(app: web.Application, port: int | socket.socket) -> web.AppRunner:
+    """Serve ``app`` on a loopback port, or on a ``reserved_port`` socket."""
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    if isinstance(port, socket.socket):
+        await web.SockSite(runner, port).start()
+    else:
+        await web.TCPSite(runner, "127.0.0.1", port).start()
     return runner
 
 
@@ -119,8 +139,13 @@ async def running_stack(
     simulator_config: dict[str, Any] | None = None,
     settings_overrides: dict[str, Any] | None = None,
 ) -> AsyncIterator[Stack]:
-    broker_port, simulator_port = free_port(), free_port()
-    coach_port = coach_port or free_port()
+    broker_socket, simulator_socket = reserved_port(), reserved_port()
+    broker_port, simulator_port = port_of(broker_socket), port_of(simulator_socket)
+    coach_socket = reserved_port() if with_coach and not coach_port else None
+    if coach_port is None:
+        # Without the coach, a test may serve its own receiver on this port: it is only
+        # a number here, as before.
+        coach_port = port_of(coach_socket) if coach_socket is not None else free_port()
     broker_url = f"http://127.0.0.1:{broker_port}"
     simulator_url = f"http://127.0.0.1:{simulator_port}"
     coach_redirect = f"http://127.0.0.1:{coach_port}/callback"
@@ -163,8 +188,8 @@ async def running_stack(
         simulator_app=simulator_app,
     )
     try:
-        stack.runners.append(await serve(simulator_app, simulator_port))
-        stack.runners.append(await serve(broker_app, broker_port))
+        stack.runners.append(await serve(simulator_app, simulator_socket))
+        stack.runners.append(await serve(broker_app, broker_socket))
         if with_coach:
             stack.coach_url = f"http://127.0.0.1:{coach_port}"
             coach = create_coach_app(
@@ -177,7 +202,7 @@ async def running_stack(
                     public_url=stack.coach_url,
                 )
             )
-            stack.runners.append(await serve(coach, coach_port))
+            stack.runners.append(await serve(coach, coach_socket or coach_port))
         yield stack
     finally:
         for runner in reversed(stack.runners):
