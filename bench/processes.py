@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -18,11 +19,32 @@ from pathlib import Path
 
 import aiohttp
 
+# Ports handed out by ``free_port``: below Linux's ephemeral range (32768 and up by
+# default), where no outgoing connection is ever given a port, and above the services'.
+_SERVER_PORTS = range(20000, 32768)
+_handed_out: set[int] = set()
+
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A loopback port free at this moment, for a server that binds it a moment later
+    (another process, mostly; the tests' in-process servers use a socket bound at once).
+
+    Chosen outside the ephemeral range: a port the kernel picks for a bind to port 0 is
+    from that range, where any client's outgoing connection may take it before the server
+    binds it (a test run failed on "address already in use" that way). Here only another
+    server choosing the same number could, and this process never hands one out twice."""
+    for _ in range(200):
+        port = random.choice(_SERVER_PORTS)  # noqa: S311 (a port number, not a secret)
+        if port in _handed_out:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError("no free loopback port between 20000 and 32767")
 
 
 @dataclass

@@ -21,6 +21,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bench.processes import free_port
 from broker.app import create_app
 from broker.crypto import SecretBox
 from broker.operator import add_resident, register_holder, register_service
@@ -45,19 +46,11 @@ DEMO_PRM = "12345678901234"
 OPERATOR_TOKEN = "operator-test-token-0123456789abcdef"  # a test credential, not a secret
 
 
-def free_port() -> int:
-    """A loopback port free at this moment. For a server of another process, which binds it
-    later; in-process servers take a ``reserved_port`` instead (nothing can take it first)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def reserved_port() -> socket.socket:
-    """A socket bound to a free loopback port and kept bound until ``serve`` listens on it:
-    a port number handed out by ``free_port`` could be taken by any client's outgoing
-    connection (same ephemeral range) before the server bound it, which failed a test
-    now and then with "address already in use"."""
+    """A socket bound to a free loopback port and kept bound until ``serve`` listens on it,
+    so that nothing can take the port in between (a number found free and bound later
+    once failed a run with "address already in use"; ``free_port`` is for servers of
+    other processes, which cannot be handed a socket)."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     return sock
