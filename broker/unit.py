@@ -3,7 +3,8 @@
 ``read_only_unit_of_work`` is for paths that only read (introspection, a
 ``client_secret_basic`` check): on a SQLite file it runs on one of the read-only
 connections (``broker.storage.engine.reading_engine``), beside the writer, and any write
-there fails (``query_only``); on PostgreSQL it is a unit of work like the other.
+there fails (``query_only``); on PostgreSQL it runs in autocommit (each statement its own
+transaction: no BEGIN or ROLLBACK to send).
 """
 
 from __future__ import annotations
@@ -20,4 +21,4 @@ def unit_of_work(app: web.Application) -> SqlUnitOfWork:
 
 
 def read_only_unit_of_work(app: web.Application) -> SqlUnitOfWork:
-    return SqlUnitOfWork(reading_engine(app[ENGINE]), app[CLOCK])
+    return SqlUnitOfWork(reading_engine(app[ENGINE]), app[CLOCK], read_only=True)

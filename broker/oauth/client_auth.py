@@ -85,11 +85,12 @@ class PendingClient:
         self, uow: SqlUnitOfWork, token_hash: str, *, lock_grant: bool = False
     ) -> tuple[ServiceRegistration, TokenWithGrant | None]:
         """``check``, then the token and its grant (``SqlTokens.find_with_grant``, or
-        ``find_locking_grant`` with ``lock_grant``). On SQLite, a ``client_secret_basic``
-        client and the token are read in one statement (one trip to the driver instead of
-        two; SQLite has no row lock to take); the checks are the same."""
-        driver = await sqlite_driver(uow.conn) if self.proven is None else None
-        if driver is None:
+        ``find_locking_grant`` with ``lock_grant``). A ``client_secret_basic`` client and
+        the token are read in one statement (one trip to the driver on SQLite, one round
+        trip on PostgreSQL, instead of two), except for a refresh on PostgreSQL, whose
+        grant row is locked (SQLite has no row lock to take); the checks are the same."""
+        driver = await sqlite_driver(uow.conn)
+        if self.proven is not None or (lock_grant and driver is None):
             service = await self.check(uow)
             if lock_grant:
                 return service, await uow.tokens.find_locking_grant(token_hash)
@@ -97,10 +98,14 @@ class PendingClient:
         assert self.basic is not None
         client_id, secret = self.basic
         _check_claimed(client_id, self.claimed)
-        row = None
+        row: Mapping[Any, Any] | None = None
         if len(client_id) <= 64:
-            rows = await _SQLITE_SERVICE_AND_TOKEN.rows(driver, client_id=client_id, h=token_hash)
-            row = rows[0] if rows else None
+            values = {"client_id": client_id, "h": token_hash}
+            if driver is not None:
+                rows = await _SQLITE_SERVICE_AND_TOKEN.rows(driver, **values)
+                row = rows[0] if rows else None
+            else:  # PostgreSQL: the same one statement, one round trip instead of two
+                row = (await uow.conn.execute(_SERVICE_AND_TOKEN, values)).mappings().first()
         if row is None:
             _refuse_unknown()
         record = _approved(_service_record(row))
@@ -233,7 +238,7 @@ _SQLITE_SERVICE = SqliteStatement(
 
 
 # The client and a token with its grant (``SqlTokens.find_with_grant``), in one statement.
-_SQLITE_SERVICE_AND_TOKEN = SqliteStatement(
+_SERVICE_AND_TOKEN = (
     select(
         services.c.registration,
         services.c.status,
@@ -248,6 +253,7 @@ _SQLITE_SERVICE_AND_TOKEN = SqliteStatement(
     )
     .where(services.c.client_id == bindparam("client_id"))
 )
+_SQLITE_SERVICE_AND_TOKEN = SqliteStatement(_SERVICE_AND_TOKEN)
 
 
 _RAW_JSON = frozenset({"registration", "grant_data"})

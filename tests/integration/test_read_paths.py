@@ -22,6 +22,7 @@ from sqlalchemy.pool import QueuePool
 from broker.storage.engine import SqliteEngine, make_engine, reading_engine, shared_readers
 from broker.storage.migrate import upgrade_async
 from broker.storage.tokens import sqlite_driver
+from broker.storage.uow import SqlUnitOfWork
 from tests.integration.test_oauth_statements import LATER, _token
 from tests.integration.test_repositories import NOW, active_consent, uow
 from tests.support.databases import fresh_database
@@ -214,3 +215,32 @@ async def test_postgresql_and_in_memory_sqlite_have_no_shared_readers(
         assert shared_readers(memory) is None
     finally:
         await memory.dispose()
+
+
+@pytest.fixture
+async def postgres_engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    async with fresh_database("postgresql", tmp_path) as url:
+        await upgrade_async(url)
+        engine = make_engine(url)
+        yield engine
+        await engine.dispose()
+
+
+async def test_read_only_units_of_work_on_postgresql_send_no_begin(
+    postgres_engine: AsyncEngine,
+) -> None:
+    """On PostgreSQL a read-only unit of work (introspection, a secret check) runs each
+    statement as its own transaction (autocommit: no BEGIN, no ROLLBACK round trips);
+    a unit of work that may write keeps one transaction. Seen through ``now()``, which is
+    the time its transaction began."""
+    engine = postgres_engine
+    instants = []
+    for read_only in (True, False):
+        async with SqlUnitOfWork(engine, read_only=read_only) as u:
+            first = await u.conn.scalar(text("SELECT now()"))
+            await asyncio.sleep(0.02)
+            second = await u.conn.scalar(text("SELECT now()"))
+        instants.append((first, second))
+    (alone_1, alone_2), (together_1, together_2) = instants
+    assert alone_2 > alone_1
+    assert together_2 == together_1
