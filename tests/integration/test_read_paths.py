@@ -25,18 +25,15 @@ from broker.storage.tokens import sqlite_driver
 from broker.storage.uow import SqlUnitOfWork
 from tests.integration.test_oauth_statements import LATER, _token
 from tests.integration.test_repositories import NOW, active_consent, uow
-from tests.support.databases import fresh_database
+from tests.support.databases import migrated_engine
 
 
 @pytest.fixture
 async def sqlite_engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
     """A migrated SQLite file database: readers and skipped transaction ends are SQLite's
     (PostgreSQL reads from its pool and ends every transaction)."""
-    async with fresh_database("sqlite", tmp_path) as url:
-        await upgrade_async(url)
-        engine = make_engine(url)
+    async with migrated_engine("sqlite", tmp_path) as engine:
         yield engine
-        await engine.dispose()
 
 
 async def test_the_admission_read_brings_the_grant_and_its_credential(
@@ -219,11 +216,8 @@ async def test_postgresql_and_in_memory_sqlite_have_no_shared_readers(
 
 @pytest.fixture
 async def postgres_engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    async with fresh_database("postgresql", tmp_path) as url:
-        await upgrade_async(url)
-        engine = make_engine(url)
+    async with migrated_engine("postgresql", tmp_path) as engine:
         yield engine
-        await engine.dispose()
 
 
 async def test_read_only_units_of_work_on_postgresql_send_no_begin(

@@ -9,6 +9,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from broker.storage.engine import make_engine
+from broker.storage.migrate import upgrade_async
 
 PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -32,3 +36,15 @@ async def fresh_database(kind: str, tmp_path: Path) -> AsyncIterator[str]:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             await admin.close()
+
+
+@asynccontextmanager
+async def migrated_engine(kind: str, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    """``fresh_database`` migrated, with the broker's engine on it (disposed afterwards)."""
+    async with fresh_database(kind, tmp_path) as url:
+        await upgrade_async(url)
+        engine = make_engine(url)
+        try:
+            yield engine
+        finally:
+            await engine.dispose()
