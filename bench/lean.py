@@ -1,12 +1,12 @@
-"""A lean HTTP/1.1 load client for small, fixed requests, and the CPU a process spends.
+"""A lean HTTP/1.1 load client for small form posts, and the CPU a process spends.
 
-Figure 2's introspection target is per core of the *broker*. On the two-core development
-machine the bench's own client shares the cores with the broker: aiohttp's client costs
-about as much CPU per request as the broker's whole answer, so a loop driven by it
-measures the two together. This client sends a request prepared once as bytes on
-keep-alive connections and reads each answer by its ``Content-Length``: a few tens of
-microseconds per request, so the broker, not the client, is what the figure shows. Every
-answer is still checked (status and body, by the caller's ``check``).
+Figure 2's targets are the *broker's*. On the two-core development machine the bench's own
+client shares the cores with the broker: aiohttp's client costs about as much CPU per
+request as the broker's whole answer, so a loop driven by it measures the two together.
+This client writes requests as prepared bytes on keep-alive connections and reads each
+answer by its ``Content-Length``: a few tens of microseconds per request, so the broker,
+not the client, is what the figure shows. Every answer is still checked, by the
+conversation that sent it (``Conversation.answered``).
 
 ``cpu_seconds`` reads a process's user and system time from ``/proc`` (Linux), so that a
 figure can be given per second of the broker's CPU as well as per second of wall time.
@@ -19,6 +19,7 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from bench.load import Run
@@ -53,17 +54,41 @@ async def _answer(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     return status, await reader.readexactly(length)
 
 
+class Conversation(Protocol):
+    """What one keep-alive connection sends, one request at a time."""
+
+    def next_request(self) -> bytes: ...
+
+    def answered(self, status: int, body: bytes) -> bool:
+        """Whether this answer is the expected one (a refresh chain moves on here)."""
+        ...
+
+
+class Repeating:
+    """The same request every time, each answer judged by ``check``."""
+
+    def __init__(self, request: bytes, check: Callable[[int, bytes], bool]) -> None:
+        self._request = request
+        self._check = check
+
+    def next_request(self) -> bytes:
+        return self._request
+
+    def answered(self, status: int, body: bytes) -> bool:
+        return self._check(status, body)
+
+
 async def closed_loop(
     url: str,
-    request: bytes,
-    check: Callable[[int, bytes], bool],
+    conversation: Callable[[], Conversation],
     *,
     concurrency: int,
     requests: int,
     seconds: float,
 ) -> Run:
-    """``bench.load.closed_loop`` with this client: ``concurrency`` connections, each
-    sending its next request when the previous answer has been read whole."""
+    """``bench.load.closed_loop`` with this client: ``concurrency`` connections, each with
+    its own ``conversation()``, sending its next request when the previous answer has been
+    read whole."""
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     run = Run()
@@ -72,14 +97,15 @@ async def closed_loop(
 
     async def worker() -> None:
         nonlocal sent
+        talk = conversation()
         reader, writer = await asyncio.open_connection(host, port)
         try:
             while sent < requests and time.perf_counter() < deadline:
                 sent += 1
                 started = time.perf_counter()
-                writer.write(request)
+                writer.write(talk.next_request())
                 status, body = await _answer(reader)
-                if check(status, body):
+                if talk.answered(status, body):
                     run.latencies.append(time.perf_counter() - started)
                 else:
                     run.failures += 1

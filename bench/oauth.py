@@ -8,9 +8,9 @@ chains run side by side, each rotated by one worker at a time as a client must.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,7 +21,6 @@ import aiohttp
 from bench import lean
 from bench.flow import Party, code_form, pkce_pair
 from bench.lean import cpu_seconds, post_form
-from bench.load import closed_loop
 from bench.stack import Stack, cookie_session
 from broker.crypto import hash_token
 from broker.storage.engine import make_engine
@@ -80,44 +79,91 @@ async def measure(stack: Stack, plan: Plan) -> dict[str, Any]:
         codes, verifier = await _seed_codes(
             stack, grant["grant_id"], plan.exchanges + plan.concurrency
         )
-
-        async def exchange(index: int) -> bool:
-            form = code_form(party, codes[index], verifier)
-            status, _ = await _post(http, party, "/oauth/token", form)
-            return status == 200
-
-        exchanges = await closed_loop(
-            exchange, concurrency=plan.concurrency, requests=plan.exchanges, seconds=plan.seconds
-        )
-        # Fresh chains from the codes the exchange pass left over.
-        chains: asyncio.Queue[str] = asyncio.Queue()
+        # Fresh refresh chains, one per connection, from codes the exchange pass won't use.
+        chains = []
         for code in codes[plan.exchanges :]:
             status, body = await _post(
                 http, party, "/oauth/token", code_form(party, code, verifier)
             )
             if status == 200:
-                chains.put_nowait(body["refresh_token"])
-
-        async def refresh(_index: int) -> bool:
-            presented = await chains.get()
-            form = {"grant_type": "refresh_token", "refresh_token": presented}
-            status, body = await _post(http, party, "/oauth/token", form)
-            chains.put_nowait(body["refresh_token"] if status == 200 else presented)
-            return status == 200
-
-        refreshes = await closed_loop(
-            refresh, concurrency=chains.qsize(), requests=plan.refreshes, seconds=plan.seconds
-        )
-        introspections = await _introspections(stack, grant["access_token"], plan)
+                chains.append(str(body["refresh_token"]))
+    url = party.broker_url + "/oauth/token"
+    unused = iter(codes[: plan.exchanges])
+    cpu_before = cpu_seconds(stack.broker.pid)
+    exchanges = await lean.closed_loop(
+        url,
+        lambda: _Exchange(party, unused, verifier),
+        concurrency=plan.concurrency,
+        requests=plan.exchanges,
+        seconds=plan.seconds,
+    )
+    cpu_between = cpu_seconds(stack.broker.pid)
+    refreshes = await lean.closed_loop(
+        url,
+        lambda: _Refresh(party, chains.pop()),
+        concurrency=len(chains),
+        requests=plan.refreshes,
+        seconds=plan.seconds,
+    )
+    cpu = cpu_seconds(stack.broker.pid) - cpu_before
+    introspections = await _introspections(stack, grant["access_token"], plan)
+    responses = exchanges.count + refreshes.count
     return {
         "concurrency": plan.concurrency,
+        "client": "bench.lean (keep-alive requests written as bytes)",
         "code_exchanges": exchanges.summary(),
         "refreshes": refreshes.summary(),
         "introspections": introspections,
-        "token_responses_per_second": round(
-            (exchanges.count + refreshes.count) / (exchanges.elapsed + refreshes.elapsed), 1
-        ),
+        "token_responses_per_second": round(responses / (exchanges.elapsed + refreshes.elapsed), 1),
+        "token_broker_cpu_us_per_response": round(cpu / responses * 1e6, 1) if responses else None,
+        "exchange_broker_cpu_us": round((cpu_between - cpu_before) / exchanges.count * 1e6, 1)
+        if exchanges.count
+        else None,
     }
+
+
+def _token_form(party: Party, form: dict[str, str]) -> bytes:
+    url = party.broker_url + "/oauth/token"
+    return post_form(url, urlencode(form).encode(), party.basic_auth())
+
+
+def _issued(status: int, body: bytes) -> dict[str, Any] | None:
+    """The token response, if this answer is one."""
+    if status != 200:
+        return None
+    document = json.loads(body)
+    return document if isinstance(document, dict) and "access_token" in document else None
+
+
+class _Exchange:
+    """Exchanges the next unused code of the shared supply."""
+
+    def __init__(self, party: Party, codes: Iterator[str], verifier: str) -> None:
+        self._party, self._codes, self._verifier = party, codes, verifier
+
+    def next_request(self) -> bytes:
+        return _token_form(self._party, code_form(self._party, next(self._codes), self._verifier))
+
+    def answered(self, status: int, body: bytes) -> bool:
+        return _issued(status, body) is not None
+
+
+class _Refresh:
+    """One rotating chain: each answer's refresh token is the next request's."""
+
+    def __init__(self, party: Party, refresh_token: str) -> None:
+        self._party, self._presented = party, refresh_token
+
+    def next_request(self) -> bytes:
+        form = {"grant_type": "refresh_token", "refresh_token": self._presented}
+        return _token_form(self._party, form)
+
+    def answered(self, status: int, body: bytes) -> bool:
+        issued = _issued(status, body)
+        if issued is None:
+            return False
+        self._presented = str(issued["refresh_token"])
+        return True
 
 
 async def _introspections(stack: Stack, access: str, plan: Plan) -> dict[str, Any]:
@@ -131,12 +177,14 @@ async def _introspections(stack: Stack, access: str, plan: Plan) -> dict[str, An
     def active(status: int, body: bytes) -> bool:
         return status == 200 and json.loads(body).get("active") is True
 
-    await lean.closed_loop(url, request, active, concurrency=2, requests=200, seconds=2.0)
+    def repeating() -> lean.Conversation:
+        return lean.Repeating(request, active)
+
+    await lean.closed_loop(url, repeating, concurrency=2, requests=200, seconds=2.0)
     cpu_before = cpu_seconds(stack.broker.pid)
     run = await lean.closed_loop(
         url,
-        request,
-        active,
+        repeating,
         concurrency=plan.concurrency,
         requests=plan.introspections,
         seconds=plan.seconds,

@@ -116,6 +116,8 @@ def table(document: dict[str, Any]) -> str:
     extra = document["figures"]
     for line in _details(extra):
         rows.append((line[0], line[1], "", "info"))
+    for line in _yardstick(document.get("yardstick") or {}):
+        rows.append((line[0], line[1], "", "machine"))
     settings = document.get("broker_settings", {})
     store = settings.get("store", "sqlite")
     rows.append(("store of the proxy and oauth figures", store, "", "setting"))
@@ -149,6 +151,8 @@ def _details(figures: dict[str, Any]) -> list[tuple[str, str]]:
                     f"{seen['per_second']:,.0f}"))  # fmt: skip
         out.append(("broker CPU per introspection",
                     f"{_format(seen.get('broker_cpu_us_per_request'))} us"))  # fmt: skip
+        out.append(("broker CPU per token response",
+                    f"{_format(oauth.get('token_broker_cpu_us_per_response'))} us"))  # fmt: skip
     revocation = figures.get("revocation")
     if revocation:
         out.append(("revocation to first refusal, same instance (worst)",
@@ -159,6 +163,19 @@ def _details(figures: dict[str, Any]) -> list[tuple[str, str]]:
         out.append((f"policy check p50 / p95 ({scale['consents']:,} consents)",
                     f"{p['p50_ms']:.2f} / {p['p95_ms']:.2f} ms"))  # fmt: skip
         out.append(("dashboard p50", f"{scale['dashboard']['p50_ms']:.2f} ms"))
+    return out
+
+
+def _yardstick(yardstick: dict[str, Any]) -> list[tuple[str, str]]:
+    """The machine's speed (``bench.yardstick``): compare figures across machines by it."""
+    out: list[tuple[str, str]] = []
+    floor = yardstick.get("aiohttp_form_post") or {}
+    if floor.get("cpu_us_per_request") is not None:
+        out.append(("yardstick: aiohttp bare form post, CPU per request",
+                    f"{_format(floor['cpu_us_per_request'])} us"))  # fmt: skip
+    sync = yardstick.get("fsync_4k") or {}
+    if sync.get("p50_us") is not None:
+        out.append(("yardstick: 4 KiB write + fsync, p50", f"{_format(sync['p50_us'])} us"))
     return out
 
 

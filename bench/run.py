@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import machine, report
+from bench import machine, report, yardstick
 from bench.postgres import fresh_database, sqlalchemy_url
 from bench.stack import Stack, running
 
@@ -108,6 +108,8 @@ async def run(
             "--quick: smaller runs (scale: 10,000 consents and 100,000 ledger entries; "
             "streaming: 100 MB), so the figures are indicative only"
         )
+    # Before the figures, on a quiet machine: what they are to be read against.
+    document["yardstick"] = await yardstick.measure()
     for name in figures:
         started = time.perf_counter()
         print(f"bench: {name}…", flush=True)

@@ -1,5 +1,5 @@
 """``python -m bench --quick --only oauth`` starts its servers, runs and writes valid JSON,
-on either store of the figure (``--store``).
+on either store of the figure (``--store``), with the machine's yardsticks.
 
 Only the shape of the result is checked: timing belongs in the benchmark, never in a test.
 """
@@ -44,6 +44,14 @@ def test_bench_quick_oauth_writes_a_results_document(tmp_path: Path, store: str)
     assert introspections["per_broker_cpu_second"] == pytest.approx(
         introspections["requests"] / cpu, rel=0.01
     )
+    # The token endpoint's broker CPU is read the same way, per token response.
+    assert oauth["token_broker_cpu_us_per_response"] > 0
+    # The machine's yardsticks, measured before the figures, to compare runs across machines.
+    floor = document["yardstick"]["aiohttp_form_post"]
+    assert floor["requests"] > 0
+    assert floor["failures"] == 0
+    assert floor["cpu_us_per_request"] > 0
+    assert document["yardstick"]["fsync_4k"]["p50_us"] > 0
     keys = {target["key"]: target for target in document["targets"]}
     assert keys["introspections_per_second_per_core"]["pass"] in (True, False)
     assert keys["dashboard_p95_ms"]["pass"] is None  # not run
