@@ -15,14 +15,13 @@ from broker.crypto import SecretBox, Signer
 from broker.data.appender import appender_ctx
 from broker.holder_cache import holder_cache_ctx
 from broker.holders import ADAPTERS
-from broker.http.middlewares import errors, request_context, security_headers
+from broker.http.middlewares import errors, request_context
 from broker.jobs import HANDLERS, POLL_INTERVAL, job_runner
 from broker.keys import CLOCK, ENGINE, HTTP, SECRET_BOX, SETTINGS, SIGNER, TEMPLATES
 from broker.logging import configure_logging
 from broker.notices import handlers as notice_handlers
 from broker.oauth.service_keys import SERVICE_KEYS, ServiceKeys
 from broker.ops import setup as setup_ops
-from broker.ops.metrics import observe
 from broker.settings import Settings
 from broker.storage.engine import make_engine
 from broker.tasks import background_tasks
@@ -57,7 +56,7 @@ async def _http_client(app: web.Application) -> AsyncIterator[None]:
 def create_app(settings: Settings) -> web.Application:
     configure_logging(json_lines=settings.log_json)
     app = web.Application(
-        middlewares=[request_context, observe, security_headers, errors],
+        middlewares=[request_context, errors],
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings

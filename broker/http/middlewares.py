@@ -1,14 +1,19 @@
-"""The middlewares every request goes through, outermost first:
+"""The two middlewares every request goes through, outermost first:
 
-1. ``request_context``: a request id (echoed as ``X-Request-Id``), bound to every log line,
-   and one access-log line per request without query string (codes and tokens travel
-   there).
-2. ``security_headers``: strict headers on every response, pages and JSON alike.
-3. ``errors``: the one place where exceptions become responses, in the format of the
+1. ``request_context``: a request id (echoed as ``X-Request-Id``), bound to every log line;
+   then, once the answer is shaped, the request counted and timed in the metrics
+   (``broker.ops.metrics.count_request``) and one access-log line without query string
+   (codes and tokens travel there).
+2. ``errors``: the one place where exceptions become responses, in the format of the
    surface: RFC 6749 JSON under ``/oauth``, RFC 9457 problem JSON for the JSON APIs,
-   a readable page elsewhere. Bad input never becomes a 500. A problem response carries
-   its reason code under ``PROBLEM_REASON`` for the metrics middleware
-   (``broker.ops.metrics.observe``, between the first two) to count denials by reason.
+   a readable page elsewhere. Bad input never becomes a 500. Every response, and every
+   HTTP exception passed on (redirects), then gets the strict hardening headers. A problem
+   response carries its reason code under ``PROBLEM_REASON`` for the metrics to count
+   denials by reason.
+
+Two layers rather than four (context, metrics, headers, errors): each layer is a coroutine
+and a handler wrapper on every request, and the access line and the metrics need the same
+status and timing anyway (docs/performance.md, round five).
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from broker.http.problems import Problem, problem_response, status_title
 from broker.keys import SETTINGS
 from broker.oauth.errors import InvalidRequest, OAuthError, ServerError
-from broker.ops.metrics import PROBLEM_REASON
+from broker.ops.metrics import PROBLEM_REASON, count_request
 from broker.web.csrf import CsrfFailure
 from broker.web.render import PageError, error_page
 from consent.errors import ConsentError, TransferDenied
@@ -81,10 +86,10 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         request_id = _new_request_id()
     structlog.contextvars.bind_contextvars(request_id=request_id)
     started = time.perf_counter()
-    status = 500
+    status, reason = 500, None
     try:
         response = await handler(request)
-        status = response.status
+        status, reason = response.status, response.get(PROBLEM_REASON)
         response.headers["X-Request-Id"] = request_id
         return response
     except web.HTTPException as exc:
@@ -92,25 +97,16 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         exc.headers["X-Request-Id"] = request_id
         raise
     finally:
+        elapsed = time.perf_counter() - started
+        count_request(request, status, reason, elapsed)
         log.info(
             "http.request",
             method=request.method,
             path=request.path,
             status=status,
-            ms=round((time.perf_counter() - started) * 1000, 2),
+            ms=round(elapsed * 1000, 2),
         )
         structlog.contextvars.unbind_contextvars("request_id")
-
-
-@web.middleware
-async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        response = await handler(request)
-    except web.HTTPException as exc:
-        _harden(exc.headers)
-        raise
-    _harden(response.headers)
-    return response
 
 
 def _harden(headers: CIMultiDict[str]) -> None:
@@ -123,6 +119,17 @@ def _harden(headers: CIMultiDict[str]) -> None:
 
 @web.middleware
 async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        response = await _answer(request, handler)
+    except web.HTTPException as exc:
+        _harden(exc.headers)
+        raise
+    _harden(response.headers)
+    return response
+
+
+async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The handler's answer, or the response its exception stands for."""
     kind = surface(request.path)
     issuer = request.app[SETTINGS].issuer
     try:

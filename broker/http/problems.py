@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aiohttp import web
+
+from broker.http.jsonbody import dumps
 
 PROBLEM_TYPE = "application/problem+json"
 
@@ -60,7 +61,7 @@ def problem_response(issuer: str, problem: Problem) -> web.Response:
     }
     return web.Response(
         status=problem.status,
-        text=json.dumps(body, ensure_ascii=False),
+        text=dumps(body),
         content_type=PROBLEM_TYPE,
         headers=problem.headers,
     )

@@ -22,9 +22,9 @@ Each renders itself as ``{"error", "error_description"}``; the error middleware 
 
 from __future__ import annotations
 
-import json
-
 from aiohttp import web
+
+from broker.http.jsonbody import dumps
 
 
 class OAuthError(Exception):
@@ -41,7 +41,7 @@ class OAuthError(Exception):
             headers["WWW-Authenticate"] = 'Basic realm="aiguillage"'
         return web.Response(
             status=self.status,
-            text=json.dumps({"error": self.error, "error_description": self.description}),
+            text=dumps({"error": self.error, "error_description": self.description}),
             content_type="application/json",
             headers=headers,
         )

@@ -23,6 +23,7 @@ from typing import Any
 from aiohttp import web
 
 from broker.crypto import hash_token
+from broker.http.jsonbody import json_answer
 from broker.keys import CLOCK, ENGINE
 from broker.oauth.client_auth import begin_authentication
 from broker.oauth.errors import InvalidRequest
@@ -91,7 +92,7 @@ async def introspection(request: web.Request) -> web.Response:
             record, consent = found if found is not None else (None, None)
             grant = None if consent is None else GrantView.of(consent)
             now = uow.now
-    return web.json_response(_answer(service.client_id, record, grant, now), headers=NO_STORE)
+    return json_answer(_answer(service.client_id, record, grant, now), headers=NO_STORE)
 
 
 def _answer(

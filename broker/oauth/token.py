@@ -14,6 +14,7 @@ from aiohttp import web
 from multidict import MultiDict
 
 from broker.crypto import hash_token
+from broker.http.jsonbody import json_answer
 from broker.keys import CLOCK, ENGINE, SETTINGS
 from broker.oauth import pkce
 from broker.oauth.client_auth import begin_authentication
@@ -49,7 +50,7 @@ async def token(request: web.Request) -> web.Response:
                 uow, hash_token(presented), lock_grant=True
             )
             body = await refresh_grant(request, uow, service, found)
-            return web.json_response(body, headers=NO_STORE)
+            return json_answer(body, headers=NO_STORE)
         if service is None:
             service = await pending.check(uow)
         grant_type = required(form, "grant_type", max_length=64)
@@ -61,7 +62,7 @@ async def token(request: web.Request) -> web.Response:
             body = await refresh_grant(request, uow, service, found)
         else:
             raise UnsupportedGrantType("grant_type must be authorization_code or refresh_token")
-    return web.json_response(body, headers=NO_STORE)
+    return json_answer(body, headers=NO_STORE)
 
 
 def _refresh_token(form: MultiDict[str]) -> str | None:

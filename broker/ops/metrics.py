@@ -29,8 +29,7 @@ scraper on loopback or the private network, with the public proxy refusing the p
 from __future__ import annotations
 
 import hmac
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -40,8 +39,6 @@ from prometheus_client.exposition import generate_latest
 from broker.http.problems import Problem
 from broker.keys import ENGINE, SETTINGS
 from broker.ops.ledger_watch import Observed, watch_ledger
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 # Set by the error middleware on a problem response: the reason code it carries.
 PROBLEM_REASON = web.ResponseKey("problem_reason", str)
@@ -153,26 +150,17 @@ def _route(request: web.Request) -> str:
     return "unmatched" if resource is None else resource.canonical
 
 
-@web.middleware
-async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Count and time every request, after the error middleware has shaped the answer."""
-    started = time.perf_counter()
-    status, reason = 500, None
-    try:
-        response = await handler(request)
-        status, reason = response.status, response.get(PROBLEM_REASON)
-        return response
-    except web.HTTPException as exc:
-        status = exc.status
-        raise
-    finally:
-        metrics = request.app[METRICS]
-        method = request.method if request.method in _METHODS else "other"
-        count, latency = metrics.request_children(method, _route(request), status)
-        count.inc()
-        latency.observe(time.perf_counter() - started)
-        if reason is not None and request.path.startswith("/v1/data/") and status < 500:
-            metrics.denials.labels(reason).inc()
+def count_request(request: web.Request, status: int, reason: str | None, seconds: float) -> None:
+    """Count and time one request, once the error middleware has shaped its answer
+    (called by ``broker.http.middlewares.request_context``); a problem's reason is counted
+    as a denial on the data plane."""
+    metrics = request.app[METRICS]
+    method = request.method if request.method in _METHODS else "other"
+    count, latency = metrics.request_children(method, _route(request), status)
+    count.inc()
+    latency.observe(seconds)
+    if reason is not None and status < 500 and request.path.startswith("/v1/data/"):
+        metrics.denials.labels(reason).inc()
 
 
 def _require_metrics_token(request: web.Request) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import os
 import signal
 import subprocess
@@ -70,6 +71,18 @@ class ServerProcess:
             return self.log_path.read_text(errors="replace")
         except OSError:
             return ""
+
+    def log_events(self) -> list[dict[str, Any]]:
+        """The JSON log lines (the broker's structlog output), parsed; other lines skipped."""
+        events = []
+        for line in self.log_text().splitlines():
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(event, dict):
+                events.append(event)
+        return events
 
     def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 20.0) -> int:
         """Send ``sig`` and wait for the exit; SIGKILL if it will not go. The exit code."""
