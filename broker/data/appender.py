@@ -22,14 +22,16 @@ Counters (``transfer_counters``, bytes per day) are summed per holder, service a
 within a batch and written first, in a fixed order, before the head lock: the order every
 writer takes them in, so two instances' batches cannot deadlock.
 
-On SQLite the whole batch is one trip to the driver's thread (``broker.data.sqlite_batch``),
-reported to the ledger's watchers once committed (``ledger_committed``).
+On SQLite the whole batch is one trip to the driver's thread (``broker.data.sqlite_batch``);
+on PostgreSQL it is sent on asyncpg directly (``broker.data.postgres_batch``). Either way the
+entries are reported to the ledger's watchers once committed (``ledger_committed``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,12 +40,10 @@ import structlog
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from broker.data import sqlite_batch
-from broker.gdpr.pseudonyms import PseudonymousLedger
+from broker.data import postgres_batch, sqlite_batch
 from broker.keys import ENGINE
 from broker.ops.ledger_watch import ledger_committed
 from broker.quota import day_window
-from broker.storage.counters import SqlCounters
 from broker.storage.sqlite_driver import run_on_driver_thread
 from broker.storage.tokens import sqlite_driver
 from consent.ledger import LedgerEvent
@@ -77,22 +77,20 @@ async def write_batch(engine: AsyncEngine, entries: list[PendingEntry]) -> None:
             amount, count = totals.get(key, (0, 0))
             totals[key] = (amount + entry.bytes_sent, count + 1)
     ordered = sorted(totals.items())
+    events = [(entry.event, entry.at) for entry in entries]
     async with engine.connect() as conn:
         driver = await sqlite_driver(conn)
         if driver is not None:
             # SQLite: the same steps in one trip to the driver's thread (broker.data.sqlite_batch).
-            events = [(entry.event, entry.at) for entry in entries]
             written = await run_on_driver_thread(driver, sqlite_batch.write_batch, ordered, events)
-            ledger_committed(engine, written)
-            return
-        async with conn.begin():
-            counters = SqlCounters(conn)
-            for (holder, service, day), (amount, count) in ordered:
-                await counters.add_bytes(holder, service, day, amount, transfers=count)
-            ledger = PseudonymousLedger(conn)
-            async with ledger.batch():
-                for entry in entries:
-                    await ledger.append(entry.event, entry.at)
+        else:
+            # PostgreSQL: the same steps on asyncpg directly (broker.data.postgres_batch).
+            raw = await conn.get_raw_connection()
+            serialize = conn.dialect._json_serializer or json.dumps
+            written = await postgres_batch.write_batch(
+                raw.driver_connection, ordered, events, serialize
+            )
+    ledger_committed(engine, written)
 
 
 class LedgerAppender:

@@ -140,6 +140,15 @@ async def _known_keys(engine: AsyncEngine) -> None:
             )
 
 
+async def sqlalchemy_ledger_writes(engine: AsyncEngine, batch: list[PendingEntry]) -> None:
+    """What the batch is compared with: the same entries through ``PseudonymousLedger``."""
+    async with engine.connect() as conn, conn.begin():
+        reference = PseudonymousLedger(conn)
+        async with reference.batch():
+            for pending in batch:
+                await reference.append(pending.event, pending.at)
+
+
 async def _entries(engine: AsyncEngine) -> list[tuple[Any, ...]]:
     async with engine.connect() as conn:
         rows = await conn.execute(select(ledger).order_by(ledger.c.seq))
@@ -156,11 +165,7 @@ async def test_the_one_trip_batch_writes_what_the_sqlalchemy_ledger_writes(
         trips.clear()
         await write_batch(fast, BATCH)
         assert trips == ["write_batch"]  # counters, head, keys, entries, commit: one trip
-        async with slow.connect() as conn, conn.begin():
-            slow_ledger = PseudonymousLedger(conn)
-            async with slow_ledger.batch():
-                for pending in BATCH:
-                    await slow_ledger.append(pending.event, pending.at)
+        await sqlalchemy_ledger_writes(slow, BATCH)
         fast_entries, slow_entries = await _entries(fast), await _entries(slow)
         assert len(fast_entries) == len(BATCH)
         # The new resident's key is random, so their entry differs in subject and hashes;
