@@ -1,0 +1,82 @@
+"""Pooled PostgreSQL connections are pinged only after being idle (broker.storage.pg_liveness),
+on a real server: a connection whose server process died while it sat idle is replaced
+before use; one handed back a moment ago is used without a ping."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from broker.storage import pg_liveness
+from broker.storage.engine import make_engine
+from tests.support.databases import PG_ADMIN_DSN, fresh_database
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    async with fresh_database("postgresql", tmp_path) as url:
+        engine = make_engine(url)
+        yield engine
+        await engine.dispose()
+
+
+async def _backend(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        return int(await conn.scalar(text("SELECT pg_backend_pid()")))
+
+
+async def _kill(pid: int) -> None:
+    admin = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        assert await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
+    finally:
+        await admin.close()
+
+
+async def _pings(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    sent: list[str] = []
+    original = asyncpg.Connection.fetchrow
+
+    async def counting(self: asyncpg.Connection, query: str, *args: object) -> object:
+        sent.append(query)
+        return await original(self, query, *args)
+
+    monkeypatch.setattr(asyncpg.Connection, "fetchrow", counting)
+    return sent
+
+
+async def test_an_idle_dead_connection_is_replaced_before_use(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = await _backend(engine)
+    await _kill(first)
+    monkeypatch.setattr(pg_liveness, "ALIVE_WINDOW", 0.0)  # as if it had sat idle
+    pings = await _pings(engine, monkeypatch)
+    second = await _backend(engine)  # no error: the ping found it dead, the pool reconnected
+    assert second != first
+    # The dead connection's ping, then the new one's (with a window of 0 every checkout pings).
+    assert pings == [";", ";"]
+
+
+async def test_a_connection_just_handed_back_is_not_pinged(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = await _backend(engine)
+    pings = await _pings(engine, monkeypatch)
+    assert await _backend(engine) == first
+    assert pings == []
+
+
+async def test_a_death_inside_the_window_fails_one_use_then_the_pool_recovers(
+    engine: AsyncEngine,
+) -> None:
+    await _kill(await _backend(engine))
+    with pytest.raises(DBAPIError):  # the documented trade: one failed statement (a 503)
+        await _backend(engine)
+    assert await _backend(engine) > 0
