@@ -44,6 +44,7 @@ from broker.data import postgres_batch, sqlite_batch
 from broker.keys import ENGINE
 from broker.ops.ledger_watch import ledger_committed
 from broker.quota import day_window
+from broker.storage.pg_statements import driver_errors, pg_driver
 from broker.storage.sqlite_driver import run_on_driver_thread
 from broker.storage.tokens import sqlite_driver
 from consent.ledger import LedgerEvent
@@ -85,11 +86,11 @@ async def write_batch(engine: AsyncEngine, entries: list[PendingEntry]) -> None:
             written = await run_on_driver_thread(driver, sqlite_batch.write_batch, ordered, events)
         else:
             # PostgreSQL: the same steps on asyncpg directly (broker.data.postgres_batch).
-            raw = await conn.get_raw_connection()
             serialize = conn.dialect._json_serializer or json.dumps
-            written = await postgres_batch.write_batch(
-                raw.driver_connection, ordered, events, serialize
-            )
+            async with driver_errors(conn, "ledger batch"):
+                written = await postgres_batch.write_batch(
+                    await pg_driver(conn), ordered, events, serialize
+                )
     ledger_committed(engine, written)
 
 

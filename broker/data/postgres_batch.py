@@ -18,9 +18,8 @@ are sent on the connection SQLAlchemy checked out:
 
 Steps 2, 3 and 4 stay apart because a statement's CTEs take their locks in no set order,
 and its snapshot is taken before it waits. A failure anywhere rolls the whole batch back;
-an error of the database (the connection lost, the server gone, a constraint) is raised as
-SQLAlchemy's ``OperationalError``, a ``DBAPIError`` as on the SQLAlchemy path, so the service
-gets the same 503.
+the caller surfaces asyncpg's errors as SQLAlchemy would
+(``broker.storage.pg_statements.driver_errors``: a 503, a dead connection invalidated).
 """
 
 from __future__ import annotations
@@ -32,7 +31,6 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-from sqlalchemy.exc import OperationalError
 
 from broker.gdpr.pseudonyms import residents_named, with_pseudonyms
 from consent.ledger import LedgerEntry, LedgerEvent, next_entry
@@ -79,11 +77,8 @@ async def write_batch(
     (checked out by the caller and outside any transaction); the entries as written.
     ``serialize`` is the JSON serializer of the engine (SQLAlchemy's JSON columns use it),
     so ``details`` is stored as the same text either way."""
-    try:
-        async with connection.transaction():
-            return await _write(connection, totals, events, serialize)
-    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
-        raise OperationalError("ledger batch", None, error) from error
+    async with connection.transaction():
+        return await _write(connection, totals, events, serialize)
 
 
 async def _write(

@@ -20,6 +20,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from broker.storage.pg_statements import PgStatement, driver_errors, pg_driver
 from broker.storage.sqlite_driver import commit_unsynced, run_on_driver_thread
 from broker.storage.tables import transfer_counters as counters
 from broker.storage.tokens import sqlite_driver
@@ -48,6 +49,21 @@ _TAKE_PAIR = text(
     RETURNING "window"
     """
 )
+
+
+# PostgreSQL, a data request's admission outside a transaction: the same statement, its own
+# transaction, which it tells not to wait for the WAL flush at commit (``set_config(…, true)``
+# lasts until that transaction's end: the statement's own; nothing leaks to the session).
+_PG_TAKE_PAIR = PgStatement(_TAKE_PAIR)
+_RELAXED = ") AS w, (SELECT set_config('synchronous_commit', 'off', true)) AS relaxed\n"
+_PG_TAKE_PAIR_UNSYNCED = PgStatement(
+    _TAKE_PAIR, sql=_PG_TAKE_PAIR.sql.replace(") AS w\n", _RELAXED)
+)
+assert _RELAXED in _PG_TAKE_PAIR_UNSYNCED.sql
+_PG_GIVE_BACK = """
+    UPDATE transfer_counters SET count = count - 1
+    WHERE holder = $1 AND service = $2 AND "window" = $3 AND count > 0
+"""
 
 
 SQLITE_ADD_BYTES = """
@@ -100,10 +116,11 @@ class SqlCounters:
         bytes than its limit; each window is counted only if below its own limit. Return the
         windows counted (empty when the day's bytes are used up).
 
-        ``durable=False`` (a data request's admission): on SQLite, outside a transaction,
-        the count is committed at once without waiting for the disk
-        (``broker.storage.sqlite_driver.commit_unsynced``); on PostgreSQL the caller's
-        ``uow.commit(durable=False)`` does the same for its transaction."""
+        ``durable=False`` (a data request's admission): outside a transaction, the count
+        is committed at once without waiting for the disk: on SQLite by
+        ``broker.storage.sqlite_driver.commit_unsynced``, on PostgreSQL as one statement
+        on asyncpg (``_PG_TAKE_PAIR_UNSYNCED``). Inside one (PostgreSQL), it joins it and
+        the caller's ``uow.commit(durable=False)`` relaxes that commit."""
         (first, first_limit), (second, second_limit) = windows
         day_key, day_limit = day
         values = {
@@ -124,6 +141,8 @@ class SqlCounters:
                 rows = await driver.execute_fetchall(_TAKE_PAIR.text, values)
             else:
                 rows = await run_on_driver_thread(driver, commit_unsynced, _TAKE_PAIR.text, values)
+        elif not durable and not (await pg_driver(self._conn)).is_in_transaction():
+            rows = await _PG_TAKE_PAIR_UNSYNCED.fetch(self._conn, **values)
         else:
             rows = (await self._conn.execute(_TAKE_PAIR, values)).all()
         return {str(row[0]) for row in rows}
@@ -139,6 +158,12 @@ class SqlCounters:
             values = {"holder": holder, "service": service, "window": window}
             await run_on_driver_thread(driver, commit_unsynced, _SQLITE_GIVE_BACK, values)
             return
+        if not durable and self._conn.dialect.name == "postgresql":
+            pg = await pg_driver(self._conn)
+            if not pg.is_in_transaction():  # the take committed on its own: so does this
+                async with driver_errors(self._conn, _PG_GIVE_BACK):
+                    await pg.execute(_PG_GIVE_BACK, holder, service, window)
+                return
         await self._conn.execute(
             update(counters)
             .where(

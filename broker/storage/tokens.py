@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.sql.selectable import Select
 
+from broker.storage.pg_statements import PgStatement
 from broker.storage.sqlite_driver import execute_many_and_commit, run_on_driver_thread
 from broker.storage.tables import consents, tokens
 from consent.model import Consent
@@ -128,6 +129,7 @@ _FOR_TRANSFER = select(
 ).join_from(tokens, consents, consents.c.id == tokens.c.grant_id, isouter=True)
 _SQLITE_WITH_GRANT = SqliteStatement(_WITH_GRANT.where(tokens.c.token_hash == bindparam("h")))
 _SQLITE_FOR_TRANSFER = SqliteStatement(_FOR_TRANSFER.where(tokens.c.token_hash == bindparam("h")))
+_PG_FOR_TRANSFER = PgStatement(_FOR_TRANSFER.where(tokens.c.token_hash == bindparam("h")))
 _SQLITE_ROTATE = SqliteStatement(_ROTATE.returning(tokens.c.token_hash))
 _SQLITE_ADD = SqliteStatement(insert(tokens).values({name: bindparam(name) for name in _ADDED}))
 
@@ -229,10 +231,9 @@ class SqlTokens:
         driver = await sqlite_driver(self._conn)
         if driver is not None:
             rows = await _SQLITE_FOR_TRANSFER.rows(driver, h=token_hash)
-            row: Mapping[Any, Any] | None = rows[0] if rows else None
-        else:
-            query = _FOR_TRANSFER.where(tokens.c.token_hash == token_hash)
-            row = (await self._conn.execute(query)).mappings().first()
+        else:  # asyncpg directly (broker.storage.pg_statements)
+            rows = await _PG_FOR_TRANSFER.rows(self._conn, h=token_hash)
+        row = rows[0] if rows else None
         if row is None:
             return None
         return token_record(row), grant_of(row), row["grant_credential"]

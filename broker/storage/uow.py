@@ -18,6 +18,7 @@ from broker.gdpr.pseudonyms import PseudonymousLedger
 from broker.notices.outbox import SqlOutbox
 from broker.storage.consents import SqlConsentRepository
 from broker.storage.jobs import SqlJobs
+from broker.storage.pg_statements import pg_driver
 from broker.storage.registry import SqlHolders, SqlServices
 from broker.storage.residents import SqlResidents
 from broker.storage.tokens import SqlTokens
@@ -98,7 +99,14 @@ class SqlUnitOfWork:
         (``broker.storage.counters``), since SQLite cannot relax a transaction already
         open."""
         assert self._tx is not None
-        if not durable and not self.ledger.appended and self.conn.dialect.name == "postgresql":
+        # Statements sent on asyncpg directly outside a transaction have committed on their
+        # own (broker.storage.pg_statements): then there is nothing to relax.
+        if (
+            not durable
+            and not self.ledger.appended
+            and self.conn.dialect.name == "postgresql"
+            and (await pg_driver(self.conn)).is_in_transaction()
+        ):
             await self.conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
         await self._tx.commit()
         self.ledger.appended = False

@@ -1,7 +1,8 @@
 """A data request's contract counters are committed without waiting for the disk
 (``durable=False``), on both stores, and nothing else is: the counts are there for every
 other connection at once, a refusal still gives back what it took, SQLite's connection keeps
-its ``synchronous`` level, PostgreSQL relaxes only that transaction, and a unit of work
+its ``synchronous`` level, PostgreSQL relaxes only that transaction (the count's own
+statement outside a unit of work's transaction, the unit of work's inside one), and a unit of work
 that wrote to the ledger is always committed durably."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 import pytest
 from sqlalchemy import event, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -49,6 +51,19 @@ def _statements(engine: AsyncEngine) -> list[str]:
     return sent
 
 
+def _asyncpg_statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Statements sent with ``fetch`` on asyncpg directly (broker.storage.pg_statements)."""
+    sent: list[str] = []
+    original = asyncpg.Connection.fetch
+
+    async def remember(self: asyncpg.Connection, query: str, *args: Any, **kwargs: Any) -> Any:
+        sent.append(query)
+        return await original(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(asyncpg.Connection, "fetch", remember)
+    return sent
+
+
 async def test_counts_are_committed_and_a_refusal_gives_back(engine: AsyncEngine) -> None:
     second, hour = request_windows(TERMS, AT)
     await _admit(engine)
@@ -58,13 +73,20 @@ async def test_counts_are_committed_and_a_refusal_gives_back(engine: AsyncEngine
     assert await _counts(engine) == {second.key: 2, hour.key: 2}
 
 
-async def test_only_the_counters_commit_is_relaxed(engine: AsyncEngine) -> None:
+async def test_only_the_counters_commit_is_relaxed(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
     if engine.dialect.name != "sqlite":
         assert engine.dialect.name == "postgresql"
         sent = _statements(engine)
+        on_asyncpg = _asyncpg_statements(monkeypatch)
         await _admit(engine)
-        assert sent.count("SET LOCAL synchronous_commit TO OFF") == 1
-        async with engine.connect() as conn:  # the next transaction is durable again
+        # Outside a transaction the count is one statement on asyncpg, its own transaction,
+        # relaxed by set_config(..., true) for that transaction only; SQLAlchemy sends nothing.
+        assert sent == []
+        (taken,) = on_asyncpg
+        assert "set_config('synchronous_commit', 'off', true)" in taken
+        async with engine.connect() as conn:  # the same pooled session: durable again
             assert await conn.scalar(text("SHOW synchronous_commit")) == "on"
         return
     async with engine.connect() as conn:
