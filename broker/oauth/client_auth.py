@@ -28,7 +28,8 @@ from urllib.parse import unquote_plus
 import structlog
 from aiohttp import web
 from multidict import MultiDict
-from sqlalchemy import bindparam, select
+from sqlalchemy import Text, bindparam, cast, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from broker.crypto import hash_token
 from broker.keys import CLOCK, ENGINE, SETTINGS
@@ -43,6 +44,7 @@ from broker.oauth.errors import InvalidClient
 from broker.oauth.forms import param
 from broker.oauth.store import oauth_store
 from broker.storage.engine import SharedReaders
+from broker.storage.pg_statements import PgStatement
 from broker.storage.registry import ServiceRecord
 from broker.storage.tables import consents, services, tokens
 from broker.storage.tokens import (
@@ -135,19 +137,43 @@ class PendingClient:
             return service, None, None
         return service, token_record(row), row["grant_data"]
 
+    async def check_with_token_pg(
+        self, conn: AsyncConnection, token_hash: str
+    ) -> tuple[ServiceRegistration, TokenRecord | None, str | None]:
+        """``check_with_token_shared`` on PostgreSQL: the same one statement sent on asyncpg
+        directly (``broker.storage.pg_statements``) on ``conn``, outside any transaction (a
+        statement of its own, read fresh), the JSON columns as their stored text."""
+        assert self.basic is not None
+        client_id, _secret = self.basic
+        _check_claimed(client_id, self.claimed)
+        rows = []
+        if len(client_id) <= 64:
+            rows = await _PG_SERVICE_AND_TOKEN.rows(conn, client_id=client_id, h=token_hash)
+        service, row = self._proven_by(rows[0] if rows else None)
+        if row["token_hash"] is None:
+            return service, None, None
+        return service, token_record(row), row["grant_data"]
+
     async def _shared_row(
         self, reads: SharedReaders, statement: SqliteStatement, **values: Any
     ) -> tuple[ServiceRegistration, dict[str, Any]]:
         """The ``client_secret_basic`` client's row read by ``statement`` on the shared
         readers (its JSON columns left as stored text), once the client is proven."""
         assert self.basic is not None
-        client_id, secret = self.basic
+        client_id, _secret = self.basic
         _check_claimed(client_id, self.claimed)
         row = None
         if len(client_id) <= 64:
             bound = statement.params({"client_id": client_id, **values})
             rows = statement.convert(await reads.fetch(statement.sql, bound), _RAW_JSON)
             row = rows[0] if rows else None
+        return self._proven_by(row)
+
+    def _proven_by(self, row: dict[str, Any] | None) -> tuple[ServiceRegistration, dict[str, Any]]:
+        """The client of ``row`` (its registration as stored text), approved and its secret
+        checked; ``InvalidClient`` otherwise."""
+        assert self.basic is not None
+        client_id, secret = self.basic
         if row is None:
             _refuse_unknown()
         record = _approved(_parsed_service(row["registration"], row["status"], row["secret_hash"]))
@@ -254,6 +280,18 @@ _SERVICE_AND_TOKEN = (
     .where(services.c.client_id == bindparam("client_id"))
 )
 _SQLITE_SERVICE_AND_TOKEN = SqliteStatement(_SERVICE_AND_TOKEN)
+# The same on PostgreSQL, its JSON columns read as their stored text (json keeps it
+# verbatim), to be parsed once per distinct text as SQLite's are (_parsed_service).
+_PG_SERVICE_AND_TOKEN = PgStatement(
+    _SERVICE_AND_TOKEN.with_only_columns(
+        cast(services.c.registration, Text).label("registration"),
+        services.c.status,
+        services.c.secret_hash,
+        tokens,
+        cast(consents.c.data, Text).label("grant_data"),
+        maintain_column_froms=True,
+    )
+)
 
 
 _RAW_JSON = frozenset({"registration", "grant_data"})

@@ -5,9 +5,10 @@ revoked or rotated tokens, grants that are not ACTIVE or are past their end, and
 of another client (§2.2: say nothing more).
 
 Nothing is cached: the client, the token and its grant are read on every request, so a
-revoked token or grant, a suspended client, is seen at once. On a SQLite file database a
-``client_secret_basic`` client is checked on the shared read-only connections, one
-statement and no unit of work (``PendingClient.check_with_token_shared``); what is kept
+revoked token or grant, a suspended client, is seen at once. A ``client_secret_basic``
+client is checked in one statement and no unit of work: on a SQLite file database on the
+shared read-only connections (``PendingClient.check_with_token_shared``), on PostgreSQL on
+asyncpg directly, outside any transaction (``check_with_token_pg``); what is kept
 between requests is only the *parse* of a grant's stored JSON text (``_grant_view``),
 keyed by that very text, which any change to the grant (its state, its end) changes.
 """
@@ -75,16 +76,21 @@ async def introspection(request: web.Request) -> web.Response:
     else:
         malformed = None
     token_hash = hash_token(token)
-    reads = shared_readers(request.app[ENGINE])
-    if reads is not None and pending.proven is None:
-        service, record, stored = await pending.check_with_token_shared(reads, token_hash)
+    engine = request.app[ENGINE]
+    reads = shared_readers(engine)
+    if pending.proven is None and (reads is not None or engine.dialect.name == "postgresql"):
+        if reads is not None:
+            service, record, stored = await pending.check_with_token_shared(reads, token_hash)
+        else:
+            async with engine.connect() as conn:  # no transaction is ever begun on it
+                service, record, stored = await pending.check_with_token_pg(conn, token_hash)
         if malformed is not None:
             raise malformed
         grant = None if stored is None else _grant_view(stored)
         now = request.app[CLOCK]()
     else:
-        # PostgreSQL, or a client proven by its assertion: one read-only unit of work
-        # (nothing written, nothing committed).
+        # A client proven by its assertion (or SQLite in memory): one read-only unit of
+        # work (nothing written, nothing committed).
         async with read_only_unit_of_work(request.app) as uow:
             service, found = await pending.check_with_token(uow, token_hash)
             if malformed is not None:

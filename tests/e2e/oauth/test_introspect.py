@@ -1,6 +1,7 @@
 """``POST /oauth/introspect`` (RFC 7662), for authenticated clients only, on both stores:
 SQLite reads a ``client_secret_basic`` client on its shared read-only connections,
-PostgreSQL in a read-only unit of work (``broker.oauth.introspect``)."""
+PostgreSQL in one statement on asyncpg outside any transaction (``broker.oauth.introspect``);
+either way a wrong secret, a suspension, a revocation count at the next request."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import aiohttp
 import pytest
 
 from broker.operator import register_service
+from broker.storage.uow import SqlUnitOfWork
+from consent.registry import ServiceStatus
 from tests.support.databases import fresh_database
 from tests.support.flow import basic_auth, coach_auth, connect
 from tests.support.stack import Stack, running_stack
@@ -89,3 +92,18 @@ async def test_revoked_unknown_and_foreign_tokens_are_inactive(
     ) as response:
         assert response.status == 200
     assert (await _introspect(stack, http, tokens["access_token"]))[1] == {"active": False}
+
+
+async def test_a_wrong_secret_or_a_suspended_client_is_refused_at_once(
+    stack: Stack, http: aiohttp.ClientSession
+) -> None:
+    tokens = await connect(stack, http)
+    wrong = basic_auth(stack.coach_id, "not-the-secret")
+    status, body = await _introspect(stack, http, tokens["access_token"], wrong)
+    assert (status, body["error"]) == (401, "invalid_client")
+    assert (await _introspect(stack, http, tokens["access_token"]))[1]["active"] is True
+    async with SqlUnitOfWork(stack.engine) as uow:  # what an operator's suspension writes
+        assert await uow.services.set_status(stack.coach_id, ServiceStatus.SUSPENDED)
+        await uow.commit()
+    status, body = await _introspect(stack, http, tokens["access_token"])
+    assert (status, body["error"]) == (401, "invalid_client")
