@@ -261,6 +261,13 @@ _SQLITE_SERVICE = SqliteStatement(
         services.c.client_id == bindparam("client_id")
     )
 )
+_PG_SERVICE = PgStatement(
+    select(
+        cast(services.c.registration, Text).label("registration"),
+        services.c.status,
+        services.c.secret_hash,
+    ).where(services.c.client_id == bindparam("client_id"))
+)
 
 
 # The client and a token with its grant (``SqlTokens.find_with_grant``), in one statement.
@@ -316,12 +323,18 @@ def _service_record(row: Mapping[str, Any]) -> ServiceRecord:
 
 async def _lookup(uow: SqlUnitOfWork, client_id: str) -> ServiceRecord | None:
     """``uow.services.get``, read fresh on every request (a suspension or a new secret
-    counts at once); on SQLite in one trip to the driver (``broker/storage/tokens.py``)."""
+    counts at once); on SQLite in one trip to the driver (``broker/storage/tokens.py``), on
+    PostgreSQL on asyncpg directly (``broker.storage.pg_statements``)."""
     driver = await sqlite_driver(uow.conn)
-    if driver is None:
-        return await uow.services.get(client_id)
-    rows = await _SQLITE_SERVICE.rows(driver, client_id=client_id)
-    return _service_record(rows[0]) if rows else None
+    if driver is not None:
+        rows = await _SQLITE_SERVICE.rows(driver, client_id=client_id)
+        return _service_record(rows[0]) if rows else None
+    # PostgreSQL: one statement on asyncpg, the registration parsed once per stored text.
+    found = await _PG_SERVICE.rows(uow.conn, client_id=client_id)
+    if not found:
+        return None
+    row = found[0]
+    return _parsed_service(row["registration"], row["status"], row["secret_hash"])
 
 
 def _refuse_unknown() -> NoReturn:
