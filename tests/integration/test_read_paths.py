@@ -13,13 +13,20 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import QueuePool
 
-from broker.storage.engine import SqliteEngine, make_engine, reading_engine, shared_readers
+from broker.storage.engine import (
+    SharedReaders,
+    SqliteEngine,
+    make_engine,
+    reading_engine,
+    shared_readers,
+)
 from broker.storage.migrate import upgrade_async
 from broker.storage.tokens import sqlite_driver
 from broker.storage.uow import SqlUnitOfWork
@@ -201,6 +208,62 @@ async def test_shared_readers_cannot_write_and_close_with_the_engine(tmp_path: P
     await engine.dispose()
     with pytest.raises(ValueError, match="closed"):
         await reads.fetch("SELECT 1", ())
+
+
+async def _opened_readers(tmp_path: Path) -> tuple[AsyncEngine, SharedReaders]:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'x.sqlite3'}"
+    await upgrade_async(url)
+    engine = make_engine(url)
+    reads = shared_readers(engine)
+    assert reads is not None
+    for _ in range(2):
+        await reads.fetch("SELECT 0", ())  # both shared connections opened
+    return engine, reads
+
+
+async def test_reads_asked_in_one_turn_share_a_trip_each_with_its_own_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine, reads = await _opened_readers(tmp_path)
+    trips: list[str] = []
+    original = aiosqlite.Connection._execute
+
+    async def counting(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        trips.append(fn.__name__)
+        return await original(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counting)
+    try:
+        asked = [reads.fetch("SELECT ?", (i,)) for i in range(10)]
+        asked.insert(5, reads.fetch("SELECT * FROM no_such_table", ()))
+        answers = await asyncio.gather(*asked, return_exceptions=True)
+        assert trips == ["_read_all"]  # eleven reads, one trip to a reader's thread
+        assert [a for a in answers if not isinstance(a, Exception)] == [[(i,)] for i in range(10)]
+        # A read that fails fails alone, its own caller's.
+        assert isinstance(answers[5], sqlite3.OperationalError)
+    finally:
+        await engine.dispose()
+
+
+async def test_a_trip_whose_carrier_goes_away_releases_the_reads_it_carried(
+    tmp_path: Path,
+) -> None:
+    engine, reads = await _opened_readers(tmp_path)
+    slow = (
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000000) "
+        "SELECT count(*) FROM n"
+    )
+    try:
+        carrier = asyncio.create_task(reads.fetch(slow, ()))
+        follower = asyncio.create_task(reads.fetch("SELECT 2", ()))
+        await asyncio.sleep(0.05)  # the trip is on the reader's thread
+        carrier.cancel()
+        with pytest.raises(ConnectionError):  # released with an error, not left hanging
+            await asyncio.wait_for(follower, timeout=10)
+        assert carrier.cancelled()
+        assert await reads.fetch("SELECT 3", ()) == [(3,)]  # and the readers serve on
+    finally:
+        await engine.dispose()
 
 
 async def test_postgresql_and_in_memory_sqlite_have_no_shared_readers(
