@@ -143,7 +143,10 @@ def watch_commits(engine: AsyncEngine, cache: HolderCache) -> Callable[[], None]
             cache.invalidate(holder_id)
 
     def forget(conn: Connection, *_args: Any) -> None:
-        conn.info.pop(_PENDING, None)
+        # An invalidated connection (the database went away mid-transaction) has lost its
+        # pending work with its DBAPI connection; reading its ``info`` would raise.
+        if not conn.invalidated:
+            conn.info.pop(_PENDING, None)
 
     listeners: list[tuple[str, Callable[..., None]]] = [
         ("commit", commit),

@@ -88,7 +88,10 @@ def watch_ledger(
             on_commit(pending)
 
     def forget(conn: Connection, *_args: Any) -> None:
-        conn.info.pop(_PENDING, None)
+        # An invalidated connection (the database went away mid-transaction) has lost its
+        # pending work with its DBAPI connection; reading its ``info`` would raise.
+        if not conn.invalidated:
+            conn.info.pop(_PENDING, None)
 
     watchers = _WATCHERS.setdefault(engine.sync_engine, [])
     watchers.append(on_commit)

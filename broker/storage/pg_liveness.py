@@ -7,9 +7,12 @@ transaction, and only if it came back to the pool more than ``ALIVE_WINDOW`` sec
 a connection handed back a moment ago was working a moment ago (HikariCP's
 ``aliveBypassWindowMs`` makes the same trade, with 500 ms).
 
-The trade: if the server goes away inside that window, the next statement on such a
-connection fails (a 503), SQLAlchemy sees the disconnect and invalidates the pool, and the
-requests after it get fresh connections. A dead connection found by the ping is replaced
+A connection the server has ended (a restart, a terminated backend) is known closed by
+asyncpg as soon as the loop has read the end of its socket: that check costs no round trip
+and is made at every checkout. The trade: if the server becomes unreachable without closing
+the socket (a partition) inside that window, the next statement on such a connection fails
+(a 503), SQLAlchemy sees the disconnect and invalidates the pool, and the requests after it
+get fresh connections. A dead connection found by the ping is replaced
 before anyone uses it (``DisconnectionError``: the pool retries the checkout). The broker
 talks to PostgreSQL directly; behind PgBouncer in transaction mode, keep the window at 0
 and expect a ping per checkout.
@@ -29,6 +32,11 @@ ALIVE_WINDOW = 1.0  # seconds
 _RETURNED = "aiguillage_returned_at"
 
 
+def _known_closed(driver: Any) -> bool:
+    """Whether asyncpg has already seen this connection end (its socket closed)."""
+    return bool(driver.is_closed())
+
+
 def ping_when_idle(engine: AsyncEngine) -> None:
     target = engine.sync_engine
 
@@ -42,10 +50,13 @@ def ping_when_idle(engine: AsyncEngine) -> None:
 
     @event.listens_for(target, "checkout")
     def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        driver = dbapi_connection.driver_connection
+        if _known_closed(driver):  # the server ended it (restart, terminate): no trip
+            raise DisconnectionError("the pooled connection was closed by the server")
         returned = record.info.get(_RETURNED)
         if returned is not None and time.monotonic() - returned < ALIVE_WINDOW:
             return
         try:
-            await_only(dbapi_connection.driver_connection.fetchrow(";"))
+            await_only(driver.fetchrow(";"))
         except Exception as error:  # any failure: this connection is not to be used
             raise DisconnectionError("the pooled connection is dead") from error

@@ -42,6 +42,11 @@ async def driver_errors(conn: AsyncConnection, what: str) -> AsyncIterator[None]
     """Errors of asyncpg used directly under ``conn``, as SQLAlchemy would surface them."""
     try:
         yield
+    except asyncpg.InternalClientError as error:
+        # The connection's protocol is in no state to go on (seen on a connection whose
+        # server process was terminated while it sat in the pool).
+        await conn.invalidate()
+        raise OperationalError(what, None, error) from error
     except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
         if (await pg_driver(conn)).is_closed():
             await conn.invalidate()

@@ -1,6 +1,6 @@
-"""Pooled PostgreSQL connections are pinged only after being idle (broker.storage.pg_liveness),
-on a real server: a connection whose server process died while it sat idle is replaced
-before use; one handed back a moment ago is used without a ping."""
+"""Pooled PostgreSQL connections are checked before use (broker.storage.pg_liveness), on a
+real server: one the server closed is replaced without a round trip; one that died
+silently is found by the ping once idle; one handed back a moment ago is used as is."""
 
 from __future__ import annotations
 
@@ -51,11 +51,29 @@ async def _pings(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> list[s
     return sent
 
 
+def _silent_deaths(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As if the server became unreachable without closing the sockets (a partition):
+    asyncpg does not know its connections are dead."""
+    monkeypatch.setattr(pg_liveness, "_known_closed", lambda _driver: False)
+
+
+async def test_a_connection_the_server_closed_is_replaced_without_a_round_trip(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = await _backend(engine)
+    await _kill(first)
+    pings = await _pings(engine, monkeypatch)
+    second = await _backend(engine)  # no error, no ping: asyncpg saw the socket close
+    assert second != first
+    assert pings == []
+
+
 async def test_an_idle_dead_connection_is_replaced_before_use(
     engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = await _backend(engine)
     await _kill(first)
+    _silent_deaths(monkeypatch)
     monkeypatch.setattr(pg_liveness, "ALIVE_WINDOW", 0.0)  # as if it had sat idle
     pings = await _pings(engine, monkeypatch)
     second = await _backend(engine)  # no error: the ping found it dead, the pool reconnected
@@ -73,10 +91,11 @@ async def test_a_connection_just_handed_back_is_not_pinged(
     assert pings == []
 
 
-async def test_a_death_inside_the_window_fails_one_use_then_the_pool_recovers(
-    engine: AsyncEngine,
+async def test_a_silent_death_inside_the_window_fails_one_use_then_the_pool_recovers(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await _kill(await _backend(engine))
+    _silent_deaths(monkeypatch)
     with pytest.raises(DBAPIError):  # the documented trade: one failed statement (a 503)
         await _backend(engine)
     assert await _backend(engine) > 0
