@@ -138,8 +138,11 @@ class SharedReaders:
         self._gathering = gathered
         try:
             await asyncio.sleep(0)  # the reads asked for in this turn join
-        finally:
+        except BaseException as error:  # this caller went away before the trip
             self._gathering = None
+            _settle_all(gathered, error)
+            raise
+        self._gathering = None
         connection = self._connections[self._turn % self._count]
         self._turn += 1
         queries = [(query, values) for query, values, _ in gathered]

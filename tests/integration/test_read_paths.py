@@ -266,6 +266,22 @@ async def test_a_trip_whose_carrier_goes_away_releases_the_reads_it_carried(
         await engine.dispose()
 
 
+async def test_a_carrier_gone_before_its_trip_releases_the_reads_that_joined_it(
+    tmp_path: Path,
+) -> None:
+    engine, reads = await _opened_readers(tmp_path)
+    try:
+        carrier = asyncio.create_task(reads.fetch("SELECT 1", ()))
+        follower = asyncio.create_task(reads.fetch("SELECT 2", ()))
+        await asyncio.sleep(0)  # the carrier waits for its turn to end, the follower joined
+        carrier.cancel()
+        with pytest.raises(ConnectionError):
+            await asyncio.wait_for(follower, timeout=10)
+        assert await reads.fetch("SELECT 3", ()) == [(3,)]
+    finally:
+        await engine.dispose()
+
+
 async def test_postgresql_and_in_memory_sqlite_have_no_shared_readers(
     engine: AsyncEngine,
 ) -> None:
