@@ -24,6 +24,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 
+import asyncpg
 import structlog
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -158,7 +159,15 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
         if exc.status >= 500:
             log.error("http.error", status=exc.status)
         return _client_error(request, kind, issuer, exc.status, _reason(exc.status), exc.reason)
-    except (OperationalError, DBAPIError, ConnectionRefusedError, TimeoutError):
+    # asyncpg's InternalClientError: its protocol after the server ended the connection
+    # under a statement SQLAlchemy sent (SQLAlchemy passes it through untranslated).
+    except (
+        OperationalError,
+        DBAPIError,
+        ConnectionRefusedError,
+        TimeoutError,
+        asyncpg.InternalClientError,
+    ):
         log.exception("database.unavailable")
         return _client_error(request, kind, issuer, 503, "unavailable", "database unavailable")
     except Exception:

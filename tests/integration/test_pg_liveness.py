@@ -4,6 +4,7 @@ silently is found by the ping once idle; one handed back a moment ago is used as
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -32,11 +33,20 @@ async def _backend(engine: AsyncEngine) -> int:
 
 
 async def _kill(pid: int) -> None:
+    """Terminate a server process and wait until it is gone: pg_terminate_backend only
+    signals it, and a connection checked out meanwhile would still be alive."""
     admin = await asyncpg.connect(PG_ADMIN_DSN)
     try:
         assert await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
+        for _ in range(200):
+            if not await admin.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid
+            ):
+                break
+            await asyncio.sleep(0.01)
     finally:
         await admin.close()
+    await asyncio.sleep(0.05)  # and our end of the socket has read its close
 
 
 async def _pings(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> list[str]:
