@@ -6,28 +6,16 @@ either way a wrong secret, a suspension, a revocation count at the next request.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 
 from broker.operator import register_service
 from broker.storage.uow import SqlUnitOfWork
 from consent.registry import ServiceStatus
-from tests.support.databases import fresh_database
 from tests.support.flow import basic_auth, coach_auth, connect
-from tests.support.stack import Stack, running_stack
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def stack(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Stack]:
-    async with (
-        fresh_database(request.param, tmp_path) as url,
-        running_stack(tmp_path, database_url=url) as running,
-    ):
-        yield running
+from tests.support.stack import Stack
+from tests.support.stores import stack_on_both_stores  # noqa: F401 (the stack fixture)
 
 
 async def _introspect(

@@ -1,5 +1,5 @@
 """``POST /oauth/token``, ``refresh_token`` grant: rotation and reuse detection
-(RFC 6749 §6, RFC 9700 §4.14.2)."""
+(RFC 6749 §6, RFC 9700 §4.14.2), on both stores."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlalchemy import select
 from broker.storage.tables import consents, ledger, tokens
 from tests.support.flow import connect, refresh, token_request
 from tests.support.stack import Stack
+from tests.support.stores import stack_on_both_stores  # noqa: F401 (the stack fixture)
 
 
 def _form(refresh_token: str) -> dict[str, str]:

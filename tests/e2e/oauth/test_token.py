@@ -1,4 +1,5 @@
-"""``POST /oauth/token``, ``authorization_code`` grant (RFC 6749 §4.1.3, RFC 7636 §4.6)."""
+"""``POST /oauth/token``, ``authorization_code`` grant (RFC 6749 §4.1.3, RFC 7636 §4.6), on
+both stores."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from tests.support.flow import (
     token_request,
 )
 from tests.support.stack import Stack
+from tests.support.stores import stack_on_both_stores  # noqa: F401 (the stack fixture)
 
 
 def _code_form(stack: Stack, result: AuthorizationResult, **changes: str) -> dict[str, str]:
