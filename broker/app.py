@@ -36,7 +36,11 @@ def _utcnow() -> datetime:
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    engine = make_engine(settings.database_url, synchronous=settings.sqlite_synchronous)
+    engine = make_engine(
+        settings.database_url,
+        synchronous=settings.sqlite_synchronous,
+        alive_window=settings.pg_alive_window,
+    )
     app[ENGINE] = engine
     yield
     await engine.dispose()

@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     # committed transfer's ledger entry survives a power cut; ``normal`` syncs only at
     # checkpoints: a power cut (not a crash of the process) may lose the last commits.
     sqlite_synchronous: Literal["full", "normal"] = "full"
+    # PostgreSQL only: a pooled connection idle for this many seconds is pinged before use
+    # (broker/storage/pg_liveness.py). 0 pings at every checkout (behind PgBouncer in
+    # transaction mode).
+    pg_alive_window: float = Field(default=1.0, ge=0, le=60)
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -228,7 +228,15 @@ def _in_memory(url: str) -> bool:
     return not database or database == ":memory:" or "mode=memory" in url
 
 
-def make_engine(url: str, *, synchronous: Literal["full", "normal"] = "full") -> AsyncEngine:
+def make_engine(
+    url: str,
+    *,
+    synchronous: Literal["full", "normal"] = "full",
+    alive_window: float | None = None,
+) -> AsyncEngine:
+    """The engine of ``url``. ``synchronous``: SQLite's PRAGMA; ``alive_window``: how long
+    a pooled PostgreSQL connection may sit idle before it is pinged (None: the default of
+    ``broker.storage.pg_liveness``)."""
     if synchronous not in SYNCHRONOUS:
         raise ValueError(f"synchronous must be one of {SYNCHRONOUS}")
     if is_sqlite(url):
@@ -255,7 +263,8 @@ def make_engine(url: str, *, synchronous: Literal["full", "normal"] = "full") ->
         _skip_idle_ends(engine)
         return engine
     engine = create_async_engine(url, pool_size=10, max_overflow=10)
-    ping_when_idle(engine)  # instead of pool_pre_ping's three round trips per checkout
+    # Instead of pool_pre_ping's three round trips per checkout.
+    ping_when_idle(engine, alive_window)
     return engine
 
 

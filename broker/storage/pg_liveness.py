@@ -14,8 +14,8 @@ the socket (a partition) inside that window, the next statement on such a connec
 (a 503), SQLAlchemy sees the disconnect and invalidates the pool, and the requests after it
 get fresh connections. A dead connection found by the ping is replaced
 before anyone uses it (``DisconnectionError``: the pool retries the checkout). The broker
-talks to PostgreSQL directly; behind PgBouncer in transaction mode, keep the window at 0
-and expect a ping per checkout.
+talks to PostgreSQL directly; behind PgBouncer in transaction mode, set the window to 0
+(``AIGUILLAGE_PG_ALIVE_WINDOW=0``) and expect a ping per checkout.
 """
 
 from __future__ import annotations
@@ -37,7 +37,9 @@ def _known_closed(driver: Any) -> bool:
     return bool(driver.is_closed())
 
 
-def ping_when_idle(engine: AsyncEngine) -> None:
+def ping_when_idle(engine: AsyncEngine, window: float | None = None) -> None:
+    """Install the checks on ``engine``; ``window`` in seconds (None: ``ALIVE_WINDOW``, read
+    at each checkout), ``AIGUILLAGE_PG_ALIVE_WINDOW`` in the broker."""
     target = engine.sync_engine
 
     @event.listens_for(target, "connect")
@@ -54,7 +56,8 @@ def ping_when_idle(engine: AsyncEngine) -> None:
         if _known_closed(driver):  # the server ended it (restart, terminate): no trip
             raise DisconnectionError("the pooled connection was closed by the server")
         returned = record.info.get(_RETURNED)
-        if returned is not None and time.monotonic() - returned < ALIVE_WINDOW:
+        alive_for = ALIVE_WINDOW if window is None else window
+        if returned is not None and time.monotonic() - returned < alive_for:
             return
         try:
             await_only(driver.fetchrow(";"))

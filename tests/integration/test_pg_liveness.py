@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from broker.settings import Settings
 from broker.storage import pg_liveness
 from broker.storage.engine import make_engine
 from tests.support.databases import PG_ADMIN_DSN, fresh_database
@@ -109,3 +110,30 @@ async def test_a_silent_death_inside_the_window_fails_one_use_then_the_pool_reco
     with pytest.raises(DBAPIError):  # the documented trade: one failed statement (a 503)
         await _backend(engine)
     assert await _backend(engine) > 0
+
+
+async def test_a_window_of_zero_pings_at_every_checkout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``AIGUILLAGE_PG_ALIVE_WINDOW=0`` (behind PgBouncer): even a connection handed back a
+    moment ago is pinged."""
+    async with fresh_database("postgresql", tmp_path) as url:
+        engine = make_engine(url, alive_window=0.0)
+        try:
+            first = await _backend(engine)
+            pings = await _pings(engine, monkeypatch)
+            assert await _backend(engine) == first
+            assert pings == [";"]
+        finally:
+            await engine.dispose()
+
+
+def test_the_setting_defaults_to_a_second_and_refuses_a_negative_window(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert Settings().pg_alive_window == 1.0
+    monkeypatch.setenv("AIGUILLAGE_PG_ALIVE_WINDOW", "0")
+    assert Settings().pg_alive_window == 0.0
+    monkeypatch.setenv("AIGUILLAGE_PG_ALIVE_WINDOW", "-1")
+    with pytest.raises(ValueError, match="pg_alive_window"):
+        Settings()
