@@ -18,9 +18,10 @@ install: $(STAMP)
 demo: install
 	$(BIN)/aiguillage demo
 
-## make test: lint, types, then the whole suite on SQLite, PostgreSQL and Chromium.
+## make test: lint, types, then the whole suite on SQLite, PostgreSQL and Chromium,
+## one worker per core (pytest-xdist).
 test: install services lint typecheck
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n auto
 
 ## make bench: the broker against going direct (figures, targets, bench/results.json).
 ## Needs the PostgreSQL of `make services`; `make bench BENCH_ARGS=--quick` for a short run.
