@@ -18,12 +18,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from broker.data import postgres_batch
 from broker.data.appender import write_batch
-from broker.ops.ledger_watch import Observed, watch_ledger
 from broker.storage.engine import make_engine
 from broker.storage.migrate import upgrade_async
 from broker.storage.tables import ledger, ledger_head, resident_keys, transfer_counters
 from consent.ledger import LedgerEntry, verify
-from tests.integration.test_sqlite_driver import BATCH, _known_keys, sqlalchemy_ledger_writes
+from tests.integration.test_sqlite_driver import (
+    BATCH,
+    _known_keys,
+    sqlalchemy_ledger_writes,
+    watchers_see_each_batch_once_committed,
+)
 from tests.support.databases import fresh_database
 
 
@@ -131,14 +135,4 @@ async def test_a_lost_database_is_an_operational_error(
 async def test_watchers_see_the_batch_once_committed(
     engines: tuple[AsyncEngine, AsyncEngine],
 ) -> None:
-    fast, _ = engines
-    seen: list[Observed] = []
-    stop = watch_ledger(fast, seen.extend)
-    try:
-        await write_batch(fast, BATCH[:2])
-    finally:
-        stop()
-    assert [(o.kind, o.outcome, o.bytes) for o in seen] == [
-        ("transfer.served", "ok", 10),
-        ("transfer.served", "ok", 20),
-    ]
+    await watchers_see_each_batch_once_committed(engines[0])

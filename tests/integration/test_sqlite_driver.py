@@ -193,7 +193,9 @@ async def test_a_failing_batch_rolls_back_whole(engine: AsyncEngine) -> None:
             assert await conn.scalar(select(func.count()).select_from(table)) == 0
 
 
-async def test_watchers_see_the_batch_once_committed(engine: AsyncEngine) -> None:
+async def watchers_see_each_batch_once_committed(engine: AsyncEngine) -> None:
+    """The ledger's watchers (the metrics) get a batch's entries once it is committed, and
+    nothing once they stopped watching (shared with the PostgreSQL batch's tests)."""
     seen: list[Observed] = []
     stop = watch_ledger(engine, seen.extend)
     try:
@@ -206,3 +208,7 @@ async def test_watchers_see_the_batch_once_committed(engine: AsyncEngine) -> Non
     ]
     await write_batch(engine, BATCH[2:])  # stopped: nothing more reaches it
     assert len(seen) == 2
+
+
+async def test_watchers_see_the_batch_once_committed(engine: AsyncEngine) -> None:
+    await watchers_see_each_batch_once_committed(engine)
