@@ -9,14 +9,12 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from broker.storage.engine import make_engine
-from broker.storage.migrate import upgrade_async
 from tests.support.databases import fresh_database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    async with fresh_database(request.param, tmp_path) as url:
-        await upgrade_async(url)
+    async with fresh_database(request.param, tmp_path, migrated=True) as url:
         yield url
 
 

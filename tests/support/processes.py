@@ -35,7 +35,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from broker.crypto import SecretBox, Signer
 from broker.settings import Settings
 from broker.storage.engine import make_engine
-from broker.storage.migrate import upgrade_async
 from providers.enedis.simulator.app import create_simulator_app
 from providers.enedis.simulator.config import RegisteredClient, SimulatorConfig
 from tests.support.databases import fresh_database
@@ -215,8 +214,7 @@ async def running_cluster(
     simulator_socket = reserved_port()  # served in this process: held until it listens
     simulator_url = f"http://127.0.0.1:{port_of(simulator_socket)}"
     coach_redirect = f"http://127.0.0.1:{free_port()}/callback"
-    async with fresh_database("postgresql", tmp_path) as database_url:
-        await upgrade_async(database_url)
+    async with fresh_database("postgresql", tmp_path, migrated=True) as database_url:
         settings = Settings(
             issuer=issuer,
             database_url=database_url,

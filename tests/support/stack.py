@@ -32,6 +32,7 @@ from clients.carbon_coach.app import create_coach_app
 from clients.carbon_coach.config import CoachConfig
 from providers.enedis.simulator.app import create_simulator_app
 from providers.enedis.simulator.config import RegisteredClient, SimulatorConfig
+from tests.support.databases import migrated_sqlite
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "deploy" / "examples"
@@ -131,7 +132,10 @@ async def running_stack(
     with_coach: bool = False,
     simulator_config: dict[str, Any] | None = None,
     settings_overrides: dict[str, Any] | None = None,
+    migrated: bool = False,
 ) -> AsyncIterator[Stack]:
+    """The servers over ``database_url`` (migrated here unless ``migrated`` says it is at
+    the current schema already), or over a new SQLite file at the current schema."""
     broker_socket, simulator_socket = reserved_port(), reserved_port()
     broker_port, simulator_port = port_of(broker_socket), port_of(simulator_socket)
     coach_socket = reserved_port() if with_coach and not coach_port else None
@@ -142,7 +146,10 @@ async def running_stack(
     broker_url = f"http://127.0.0.1:{broker_port}"
     simulator_url = f"http://127.0.0.1:{simulator_port}"
     coach_redirect = f"http://127.0.0.1:{coach_port}/callback"
-    database_url = database_url or f"sqlite+aiosqlite:///{tmp_path / 'broker.sqlite3'}"
+    if database_url is None:
+        database_url = await migrated_sqlite(tmp_path / "broker.sqlite3")
+    elif not migrated:
+        await upgrade_async(database_url)
     key = base64.urlsafe_b64encode(os.urandom(32)).decode()
     settings = Settings(
         issuer=broker_url,
@@ -155,7 +162,6 @@ async def running_stack(
         operator_token=OPERATOR_TOKEN,
         **(settings_overrides or {}),
     )
-    await upgrade_async(database_url)
     engine = make_engine(database_url)
     await seed_broker(
         engine, SecretBox(settings.encryption_key_bytes()), simulator_url, coach_redirect

@@ -19,7 +19,7 @@ async def stack_on_both_stores(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[Stack]:
     async with (
-        fresh_database(request.param, tmp_path) as url,
-        running_stack(tmp_path, database_url=url) as running,
+        fresh_database(request.param, tmp_path, migrated=True) as url,
+        running_stack(tmp_path, database_url=url, migrated=True) as running,
     ):
         yield running

@@ -23,8 +23,8 @@ from tests.support.stack import Stack, running_stack
 @pytest.fixture
 async def pg_stack(tmp_path: Path) -> AsyncIterator[Stack]:
     async with (
-        fresh_database("postgresql", tmp_path) as url,
-        running_stack(tmp_path, database_url=url) as running,
+        fresh_database("postgresql", tmp_path, migrated=True) as url,
+        running_stack(tmp_path, database_url=url, migrated=True) as running,
     ):
         yield running
 
