@@ -111,13 +111,6 @@ async def take_request(
     )
 
 
-async def add_bytes(
-    conn: AsyncConnection, *, holder: str, service: str, amount: int, now: datetime
-) -> None:
-    day_key, _ = day_window(now)
-    await SqlCounters(conn).add_bytes(holder, service, day_key, amount)
-
-
 def _span(term: str, terms: ContractTerms) -> str:
     if term == "requests_per_hour":
         return "hour"

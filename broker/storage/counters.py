@@ -175,36 +175,6 @@ class SqlCounters:
             .values(count=counters.c.count - 1)
         )
 
-    async def add_bytes(
-        self, holder: str, service: str, window: str, amount: int, *, transfers: int = 1
-    ) -> None:
-        """Add ``amount`` bytes and ``transfers`` transfers to the day window ``window``."""
-        driver = await sqlite_driver(self._conn)
-        if driver is not None:  # one trip, as for ``take_pair``
-            await driver.execute_fetchall(
-                SQLITE_ADD_BYTES,
-                {
-                    "holder": holder,
-                    "service": service,
-                    "window": window,
-                    "amount": amount,
-                    "transfers": transfers,
-                },
-            )
-            return
-        statement = (
-            self._insert()
-            .values(holder=holder, service=service, window=window, count=transfers, bytes=amount)
-            .on_conflict_do_update(
-                index_elements=[counters.c.holder, counters.c.service, counters.c.window],
-                set_={
-                    "count": counters.c.count + transfers,
-                    "bytes": counters.c.bytes + amount,
-                },
-            )
-        )
-        await self._conn.execute(statement)
-
     async def bytes_in(self, holder: str, service: str, window: str) -> int:
         value = await self._conn.scalar(
             select(counters.c.bytes).where(

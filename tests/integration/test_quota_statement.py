@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from broker.quota import ContractLimitReached, add_bytes, day_window, request_windows, take_request
+from broker.quota import ContractLimitReached, day_window, request_windows, take_request
 from broker.storage.tables import transfer_counters
 from consent.registry import ContractTerms
 
@@ -57,11 +57,15 @@ async def test_the_hour_limit_is_named_and_the_second_given_back(engine: AsyncEn
 async def test_used_up_bytes_are_named_first_and_count_nothing(engine: AsyncEngine) -> None:
     terms = ContractTerms(requests_per_second=1, requests_per_hour=100, bytes_per_day=1000)
     await _take(engine, terms)  # the second window is now full as well
-    async with engine.begin() as conn:
-        await add_bytes(conn, holder="enedis", service="coach", amount=1000, now=AT)
+    day, _ = day_window(AT)
+    async with engine.begin() as conn:  # the day's bytes, as the ledger batch counts them
+        await conn.execute(
+            insert(transfer_counters).values(
+                holder="enedis", service="coach", window=day, count=1, bytes=1000
+            )
+        )
     with pytest.raises(ContractLimitReached) as refused:
         await _take(engine, terms)
     assert refused.value.limit == "bytes_per_day"
     second, hour = request_windows(terms, AT)
-    day, _ = day_window(AT)
     assert await _counts(engine) == {second.key: 1, hour.key: 1, day: 1}
