@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.yardstick import NOISY
+
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
 
@@ -118,6 +120,9 @@ def table(document: dict[str, Any]) -> str:
         rows.append((line[0], line[1], "", "info"))
     for line in _yardstick(document.get("yardstick") or {}):
         rows.append((line[0], line[1], "", "machine"))
+    for line in _yardstick(document.get("yardstick_at_end") or {}, "at end"):
+        rows.append((line[0], line[1], "", "machine"))
+    rows.extend(_drift(document.get("yardstick_drift")))
     settings = document.get("broker_settings", {})
     store = settings.get("store", "sqlite")
     rows.append(("store of the proxy and oauth figures", store, "", "setting"))
@@ -166,17 +171,26 @@ def _details(figures: dict[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
-def _yardstick(yardstick: dict[str, Any]) -> list[tuple[str, str]]:
+def _yardstick(yardstick: dict[str, Any], when: str = "") -> list[tuple[str, str]]:
     """The machine's speed (``bench.yardstick``): compare figures across machines by it."""
     out: list[tuple[str, str]] = []
+    name = f"yardstick {when}" if when else "yardstick"
     floor = yardstick.get("aiohttp_form_post") or {}
     if floor.get("cpu_us_per_request") is not None:
-        out.append(("yardstick: aiohttp bare form post, CPU per request",
+        out.append((f"{name}: aiohttp bare form post, CPU per request",
                     f"{_format(floor['cpu_us_per_request'])} us"))  # fmt: skip
     sync = yardstick.get("fsync_4k") or {}
     if sync.get("p50_us") is not None:
-        out.append(("yardstick: 4 KiB write + fsync, p50", f"{_format(sync['p50_us'])} us"))
+        out.append((f"{name}: 4 KiB write + fsync, p50", f"{_format(sync['p50_us'])} us"))
     return out
+
+
+def _drift(change: float | None) -> list[tuple[str, str, str, str]]:
+    """The floor's change during the run, marked ``noisy`` beyond ``yardstick.NOISY``."""
+    if change is None:
+        return []
+    mark = "noisy" if abs(change) > NOISY else "machine"
+    return [("machine speed change during the run (aiohttp floor)", f"{change:+.0%}", "", mark)]
 
 
 def write(document: dict[str, Any], path: Path = RESULTS) -> None:

@@ -121,6 +121,11 @@ async def run(
             print(f"bench: {name} failed: {error}", flush=True)
         document["seconds"][name] = round(time.perf_counter() - started, 1)
     document["load_average_at_end"] = machine.load_average()
+    # Again at the end: how much the machine's speed moved while the figures ran.
+    document["yardstick_at_end"] = await yardstick.measure()
+    document["yardstick_drift"] = yardstick.drift(
+        document["yardstick"], document["yardstick_at_end"]
+    )
     document["targets"] = report.judge(document["figures"])
     return document
 

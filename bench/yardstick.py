@@ -13,6 +13,11 @@ through them, never directly:
   disk of the bench's databases (SQLite's WAL commit waits for one).
 
 ``python -m bench.yardstick --port N`` is the server; ``measure`` starts it and times it.
+
+The host is shared and its speed moves within a run (the same quick figure read 523 and 222
+token responses per second minutes apart, with the floor moving as much), so a run measures
+the floor again at its end and reports the change (``drift``): figures taken while it moved
+by more than ``NOISY`` are to be compared with care, whatever they say.
 """
 
 from __future__ import annotations
@@ -96,6 +101,20 @@ async def measure() -> dict[str, Any]:
         "aiohttp_form_post": await aiohttp_floor(),
         "fsync_4k": fsync_floor(Path(tempfile.gettempdir())),
     }
+
+
+# A change of the floor during a run beyond which the report flags the machine as noisy.
+NOISY = 0.20
+
+
+def drift(start: dict[str, Any], end: dict[str, Any]) -> float | None:
+    """The relative change of aiohttp's floor from ``start`` to ``end`` (+0.3: the same
+    request cost 30 % more CPU at the end), None when either was not measured."""
+    before = (start.get("aiohttp_form_post") or {}).get("cpu_us_per_request")
+    after = (end.get("aiohttp_form_post") or {}).get("cpu_us_per_request")
+    if not before or after is None:
+        return None
+    return round(float(after) / float(before) - 1, 3)
 
 
 def main() -> None:

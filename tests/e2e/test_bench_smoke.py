@@ -52,6 +52,11 @@ def test_bench_quick_oauth_writes_a_results_document(tmp_path: Path, store: str)
     assert floor["failures"] == 0
     assert floor["cpu_us_per_request"] > 0
     assert document["yardstick"]["fsync_4k"]["p50_us"] > 0
+    # ... and again after them, with the change of the floor in between.
+    end = document["yardstick_at_end"]["aiohttp_form_post"]["cpu_us_per_request"]
+    assert document["yardstick_drift"] == pytest.approx(
+        end / floor["cpu_us_per_request"] - 1, abs=0.001
+    )
     keys = {target["key"]: target for target in document["targets"]}
     assert keys["introspections_per_second_per_core"]["pass"] in (True, False)
     assert keys["dashboard_p95_ms"]["pass"] is None  # not run
