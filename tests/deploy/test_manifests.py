@@ -1,15 +1,19 @@
 """The deployment files hang together. Docker and Kubernetes are not available where the
 suite runs, so this reads them: YAML that parses, names that match across files, probes
-on the broker's real routes, non-root everywhere, and settings the broker knows."""
+on the broker's real routes, non-root everywhere, settings the broker knows, and every
+dependency pinned for the image and ``make install``."""
 
 from __future__ import annotations
 
 import json
 import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from broker.settings import Settings
 from tests.support.stack import REPO
@@ -97,3 +101,29 @@ def test_the_image_and_the_unit_run_unprivileged() -> None:
     unit = (DEPLOY / "systemd" / "aiguillage@.service").read_text()
     assert "User=aiguillage" in unit and "NoNewPrivileges=yes" in unit
     assert "ExecStart=/opt/aiguillage/venv/bin/aiguillage serve --port %i" in unit
+
+
+def _pins() -> dict[str, str]:
+    pins = {}
+    for line in (REPO / "constraints.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            requirement = Requirement(line)
+            (specifier,) = requirement.specifier
+            assert specifier.operator == "==", line
+            pins[canonicalize_name(requirement.name)] = specifier.version
+    return pins
+
+
+def test_every_dependency_is_pinned_at_a_release_pyproject_allows() -> None:
+    """make install and the image take versions from constraints.txt: a dependency added
+    to pyproject.toml without `make lock` would be installed at whatever is newest."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    wanted = [*project["dependencies"], *project["optional-dependencies"]["test"]]
+    pins = _pins()
+    for line in wanted:
+        requirement = Requirement(line)
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"{name} is not in constraints.txt: run make lock"
+        assert requirement.specifier.contains(pins[name]), f"{name}=={pins[name]} vs {line}"
+    assert "-c constraints.txt" in (DEPLOY / "Dockerfile").read_text()
+    assert "-c $(CONSTRAINTS)" in (REPO / "Makefile").read_text()
