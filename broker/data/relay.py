@@ -30,6 +30,7 @@ log = structlog.get_logger(__name__)
 
 GRANT_HEADER = "Aiguillage-Grant-Id"
 COUNTED_PROTOCOLS = ("enedis-dataconnect",)
+CLIENT_CLOSED = 499
 
 
 class Progress:
@@ -74,11 +75,15 @@ async def relay(request: web.Request, ticket: Ticket) -> web.StreamResponse:
             await _fail_before_streaming(request, ticket, error)
         return await _abort(request, ticket, progress, response, "stream_broken")
     except Exception as error:
+        if isinstance(error, ConnectionResetError) and (
+            response is not None or _service_gone(request)
+        ):
+            # The service hung up, while its answer streamed or before it started (the
+            # holder had been asked by then): what it got, maybe nothing, is recorded and
+            # nothing more can be sent.
+            return await _abort(request, ticket, progress, response, "client_disconnected")
         if response is None:
             raise
-        if isinstance(error, ConnectionResetError):
-            # The service hung up: what it got is recorded, nothing more can be sent.
-            return await _abort(request, ticket, progress, response, "client_disconnected")
         log.exception("transfer.relay_failed", grant_id=ticket.consent.id)
         return await _abort(request, ticket, progress, response, "stream_broken")
     await _record(request, ticket, "ok", progress)
@@ -118,18 +123,24 @@ async def _fail_before_streaming(
     raise failure.problem from None
 
 
+def _service_gone(request: web.Request) -> bool:
+    return request.transport is None or request.transport.is_closing()
+
+
 async def _abort(
     request: web.Request,
     ticket: Ticket,
     progress: Progress,
-    response: web.StreamResponse,
+    response: web.StreamResponse | None,
     outcome: str,
 ) -> web.StreamResponse:
     log.info("transfer.broken", grant_id=ticket.consent.id, outcome=outcome, bytes=progress.bytes)
     await _record(request, ticket, outcome, progress)
     if request.transport is not None:
         request.transport.close()
-    return response
+    # No answer had started: nginx's "client closed request", which nobody receives (the
+    # connection is gone) but which the access line and the metrics show.
+    return response if response is not None else web.Response(status=CLIENT_CLOSED)
 
 
 async def _record(

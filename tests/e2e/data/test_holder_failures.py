@@ -1,8 +1,10 @@
 """What the service sees when the holder refuses, is down, stalls or breaks mid-stream,
-and the ledger entry each of those leaves."""
+and the ledger entry each of those leaves; and the entry left when the service hangs up
+before the holder has answered."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -10,6 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 from sqlalchemy import select, update
+from yarl import URL
 
 from broker.storage.tables import holders
 from tests.e2e.data.support import Grant, data_url, days_ago, forget_holder, grant, ledger_of
@@ -153,3 +156,37 @@ async def test_a_stream_cut_halfway_is_a_broken_response_not_a_short_success(
     failed = [e for e in await ledger_of(stack, live.grant_id) if e.kind == "transfer.failed"]
     assert [e.details["outcome"] for e in failed] == ["stream_broken"]
     assert failed[0].details["bytes"] == len(received)
+
+
+async def test_a_service_that_hangs_up_before_its_answer_starts_is_on_record(
+    stack: Stack, http: aiohttp.ClientSession, capfd: pytest.CaptureFixture[str]
+) -> None:
+    live = await _warm(stack, http)
+    await _fault(stack, http, "slow", seconds=2)
+    url = URL(data_url(stack)).with_query(start=days_ago(3), end=days_ago(1))
+    # A service that sends its request and hangs up while the holder is still silent.
+    _, writer = await asyncio.open_connection(url.host, url.port)
+    writer.write(
+        f"GET {url.raw_path_qs} HTTP/1.1\r\nHost: {url.host}:{url.port}\r\n"
+        f"Authorization: Bearer {live.access_token}\r\n\r\n".encode()
+    )
+    await writer.drain()
+    await asyncio.sleep(0.3)
+    writer.close()
+    await writer.wait_closed()
+    # The holder answers two seconds later, to a broker that has nobody to pass it to:
+    # the holder was read for this grant, so the ledger says so, with nothing delivered.
+    for _ in range(100):
+        if failed := await _failures(stack, live.grant_id):
+            break
+        await asyncio.sleep(0.1)
+    assert failed == ["client_disconnected"]
+    entry = next(e for e in await ledger_of(stack, live.grant_id) if e.kind == "transfer.failed")
+    assert entry.details["bytes"] == 0
+    # Not a crash of the broker: no unhandled error, and the next request is served.
+    assert "http.unhandled" not in capfd.readouterr().err
+    await _fault(stack, http, None)
+    async with http.get(
+        data_url(stack), params={"start": days_ago(3), "end": days_ago(1)}, headers=live.auth
+    ) as response:
+        assert response.status == 200
