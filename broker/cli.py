@@ -29,6 +29,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import structlog
 from aiohttp import web
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
@@ -37,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from broker import cli_bench, cli_consents, cli_holders, cli_keys, cli_receipts
 from broker.app import create_app
 from broker.crypto import SecretBox, Signer
+from broker.event_loop import loop_name, new_event_loop
 from broker.ledger_check import check_ledger
 from broker.operator import add_resident, approve_service, register_holder, register_service
 from broker.settings import Settings
@@ -66,7 +68,12 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     settings = settings.model_copy(
         update={"host": args.host or settings.host, "port": args.port or settings.port}
     )
-    web.run_app(create_app(settings), host=settings.host, port=settings.port, access_log=None)
+    app = create_app(settings)  # configures the logs too
+    loop = new_event_loop(settings.event_loop)
+    structlog.get_logger(__name__).info(
+        "broker.serving", host=settings.host, port=settings.port, event_loop=loop_name(loop)
+    )
+    web.run_app(app, host=settings.host, port=settings.port, access_log=None, loop=loop)
     return 0
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from broker.app import create_app
 from broker.crypto import SecretBox
+from broker.event_loop import new_event_loop
 from broker.operator import add_resident, register_holder, register_service
 from broker.settings import Settings
 from broker.storage.engine import make_engine
@@ -149,7 +150,12 @@ def run_demo() -> int:
     )
     try:
         web.run_app(
-            create_app(settings), host="127.0.0.1", port=BROKER, access_log=None, print=None
+            create_app(settings),
+            host="127.0.0.1",
+            port=BROKER,
+            access_log=None,
+            print=None,
+            loop=new_event_loop(settings.event_loop),
         )
     finally:
         for child in children:

@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     # (broker/storage/pg_liveness.py). 0 pings at every checkout (behind PgBouncer in
     # transaction mode).
     pg_alive_window: float = Field(default=1.0, ge=0, le=60)
+    # The event loop of ``aiguillage serve`` (broker/event_loop.py): uvloop, or asyncio's own.
+    event_loop: Literal["uvloop", "asyncio"] = "uvloop"
 
     @field_validator("trusted_proxies")
     @classmethod
