@@ -104,12 +104,13 @@ async def test_a_holder_change_through_one_instance_is_seen_by_the_other(
         await _eventually(lambda: _fetch(on_b, http, second, CURVE), "200", within=2.0)
 
         # The listening connections die (a PostgreSQL restart, a network cut): the caches
-        # turn off, the listeners reconnect, and notices reach them again.
+        # turn off, the listeners reconnect, and notices reach them again. Only this
+        # cluster's: other tests' clusters listen on the same server meanwhile.
         async with cluster.engine.begin() as conn:
             killed = await conn.scalar(
                 text(
                     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                    "WHERE application_name = :name"
+                    "WHERE application_name = :name AND datname = current_database()"
                 ),
                 {"name": APPLICATION_NAME},
             )
