@@ -177,6 +177,13 @@ def _produce(size: Size, first_seq: int, head_hash: str, out: multiprocessing.Qu
             f'{{"bytes":{9000 + seq % 1000},"end":"2025-01-08","outcome":"ok",'
             f'"records":336,"resource":"{resource}","start":"2025-01-01"}}'
         )
+        # Stored as the broker stores it (json.dumps' default form, in transfer_event's
+        # key order), which is not the canonical text the hash is taken over: verify
+        # parses what a real ledger holds.
+        stored = (
+            f'{{"resource": "{resource}", "start": "2025-01-01", "end": "2025-01-08", '
+            f'"outcome": "ok", "bytes": {9000 + seq % 1000}, "records": 336}}'
+        )
         canonical = (
             f'{{"actor":"service:{SERVICE}","at":"{at}","consent_id":"{cid}",'
             f'"details":{details},"holder":"{HOLDER}","kind":"transfer.served",'
@@ -187,9 +194,11 @@ def _produce(size: Size, first_seq: int, head_hash: str, out: multiprocessing.Qu
             event, moment = _event(seq, size)
             if compute_hash(seq, moment, event, prev) != digest:
                 raise AssertionError(f"the seeding template diverges from the ledger at {seq}")
+            if json.loads(stored) != event.details:
+                raise AssertionError(f"the stored details diverge from the entry at {seq}")
         rows.append(
             f"{seq}\t{at}\ttransfer.served\tservice:{SERVICE}\t{subject}\t{cid}\t{SERVICE}"
-            f"\t{HOLDER}\t{details}\t{prev}\t{digest}\n"
+            f"\t{HOLDER}\t{stored}\t{prev}\t{digest}\n"
         )
         prev = digest
         if len(rows) >= ROWS_PER_CHUNK:
