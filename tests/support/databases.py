@@ -75,6 +75,9 @@ async def _pg_template_name() -> str:
             exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
             if not exists:
                 await _build_pg_template(admin, name)
+            # CREATE DATABASE … TEMPLATE fails while anyone is connected to the template;
+            # closed to connections, not even autovacuum's workers come in.
+            await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
         finally:
             await admin.execute("SELECT pg_advisory_unlock($1)", _TEMPLATE_LOCK)
     finally:
