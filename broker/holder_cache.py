@@ -47,7 +47,7 @@ from broker.aio import cancelling
 from broker.holders import ADAPTERS
 from broker.keys import ENGINE, SETTINGS
 from broker.ops.metrics import METRICS
-from broker.storage.engine import is_sqlite, listen_all
+from broker.storage.engine import forgetting, is_sqlite, listen_all
 from broker.storage.holder_side import SqlHolderSide
 from broker.storage.registry import HolderRecord, SqlHolders
 
@@ -142,12 +142,7 @@ def watch_commits(engine: AsyncEngine, cache: HolderCache) -> Callable[[], None]
         for holder_id in conn.info.pop(_PENDING, ()):
             cache.invalidate(holder_id)
 
-    def forget(conn: Connection, *_args: Any) -> None:
-        # An invalidated connection (the database went away mid-transaction) has lost its
-        # pending work with its DBAPI connection; reading its ``info`` would raise.
-        if not conn.invalidated:
-            conn.info.pop(_PENDING, None)
-
+    forget = forgetting(_PENDING)
     listeners: list[tuple[str, Callable[..., None]]] = [
         ("commit", commit),
         ("rollback", forget),

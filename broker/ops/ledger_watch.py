@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.dml import Insert
 
-from broker.storage.engine import listen_all
+from broker.storage.engine import forgetting, listen_all
 from broker.storage.tables import ledger
 from consent.ledger import LedgerEntry
 
@@ -87,12 +87,7 @@ def watch_ledger(
         if pending:
             on_commit(pending)
 
-    def forget(conn: Connection, *_args: Any) -> None:
-        # An invalidated connection (the database went away mid-transaction) has lost its
-        # pending work with its DBAPI connection; reading its ``info`` would raise.
-        if not conn.invalidated:
-            conn.info.pop(_PENDING, None)
-
+    forget = forgetting(_PENDING)
     watchers = _WATCHERS.setdefault(engine.sync_engine, [])
     watchers.append(on_commit)
     listeners: list[tuple[str, Callable[..., None]]] = [

@@ -45,6 +45,7 @@ from typing import Any, Literal
 
 import aiosqlite
 from sqlalchemy import event, make_url
+from sqlalchemy.engine import Connection
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
@@ -65,6 +66,19 @@ def listen_all(
             event.remove(engine.sync_engine, name, listener)
 
     return stop
+
+
+def forgetting(key: str) -> Callable[..., None]:
+    """A ``rollback`` / ``engine_connect`` listener that drops what a transaction had put
+    under ``key`` in its connection's ``info`` (work kept for its commit)."""
+
+    def forget(conn: Connection, *_args: Any) -> None:
+        # An invalidated connection (the database went away mid-transaction) has lost its
+        # pending work with its DBAPI connection; reading its ``info`` would raise.
+        if not conn.invalidated:
+            conn.info.pop(key, None)
+
+    return forget
 
 
 def is_sqlite(url: str) -> bool:

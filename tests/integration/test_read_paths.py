@@ -27,12 +27,11 @@ from broker.storage.engine import (
     reading_engine,
     shared_readers,
 )
-from broker.storage.migrate import upgrade_async
 from broker.storage.tokens import sqlite_driver
 from broker.storage.uow import SqlUnitOfWork
 from tests.integration.test_oauth_statements import LATER, _token
 from tests.integration.test_repositories import NOW, active_consent, uow
-from tests.support.databases import migrated_engine
+from tests.support.databases import migrated_engine, migrated_sqlite
 
 
 @pytest.fixture
@@ -196,9 +195,7 @@ async def test_shared_readers_see_each_commit_and_nothing_uncommitted(
 
 
 async def test_shared_readers_cannot_write_and_close_with_the_engine(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'x.sqlite3'}"
-    await upgrade_async(url)
-    engine = make_engine(url)
+    engine = make_engine(await migrated_sqlite(tmp_path / "x.sqlite3"))
     reads = shared_readers(engine)
     assert reads is not None
     with pytest.raises(sqlite3.OperationalError, match="readonly"):
@@ -210,21 +207,21 @@ async def test_shared_readers_cannot_write_and_close_with_the_engine(tmp_path: P
         await reads.fetch("SELECT 1", ())
 
 
-async def _opened_readers(tmp_path: Path) -> tuple[AsyncEngine, SharedReaders]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'x.sqlite3'}"
-    await upgrade_async(url)
-    engine = make_engine(url)
-    reads = shared_readers(engine)
+@pytest.fixture
+async def opened_readers(sqlite_engine: AsyncEngine) -> SharedReaders:
+    """The shared readers of a migrated SQLite file, both connections open (the engine,
+    and the readers with it, are disposed by ``sqlite_engine``)."""
+    reads = shared_readers(sqlite_engine)
     assert reads is not None
     for _ in range(2):
         await reads.fetch("SELECT 0", ())  # both shared connections opened
-    return engine, reads
+    return reads
 
 
 async def test_reads_asked_in_one_turn_share_a_trip_each_with_its_own_answer(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    opened_readers: SharedReaders, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    engine, reads = await _opened_readers(tmp_path)
+    reads = opened_readers
     trips: list[str] = []
     original = aiosqlite.Connection._execute
 
@@ -233,53 +230,44 @@ async def test_reads_asked_in_one_turn_share_a_trip_each_with_its_own_answer(
         return await original(self, fn, *args, **kwargs)
 
     monkeypatch.setattr(aiosqlite.Connection, "_execute", counting)
-    try:
-        asked = [reads.fetch("SELECT ?", (i,)) for i in range(10)]
-        asked.insert(5, reads.fetch("SELECT * FROM no_such_table", ()))
-        answers = await asyncio.gather(*asked, return_exceptions=True)
-        assert trips == ["_read_all"]  # eleven reads, one trip to a reader's thread
-        assert [a for a in answers if not isinstance(a, Exception)] == [[(i,)] for i in range(10)]
-        # A read that fails fails alone, its own caller's.
-        assert isinstance(answers[5], sqlite3.OperationalError)
-    finally:
-        await engine.dispose()
+    asked = [reads.fetch("SELECT ?", (i,)) for i in range(10)]
+    asked.insert(5, reads.fetch("SELECT * FROM no_such_table", ()))
+    answers = await asyncio.gather(*asked, return_exceptions=True)
+    assert trips == ["_read_all"]  # eleven reads, one trip to a reader's thread
+    assert [a for a in answers if not isinstance(a, Exception)] == [[(i,)] for i in range(10)]
+    # A read that fails fails alone, its own caller's.
+    assert isinstance(answers[5], sqlite3.OperationalError)
 
 
 async def test_a_trip_whose_carrier_goes_away_releases_the_reads_it_carried(
-    tmp_path: Path,
+    opened_readers: SharedReaders,
 ) -> None:
-    engine, reads = await _opened_readers(tmp_path)
+    reads = opened_readers
     slow = (
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000000) "
         "SELECT count(*) FROM n"
     )
-    try:
-        carrier = asyncio.create_task(reads.fetch(slow, ()))
-        follower = asyncio.create_task(reads.fetch("SELECT 2", ()))
-        await asyncio.sleep(0.05)  # the trip is on the reader's thread
-        carrier.cancel()
-        with pytest.raises(ConnectionError):  # released with an error, not left hanging
-            await asyncio.wait_for(follower, timeout=10)
-        assert carrier.cancelled()
-        assert await reads.fetch("SELECT 3", ()) == [(3,)]  # and the readers serve on
-    finally:
-        await engine.dispose()
+    carrier = asyncio.create_task(reads.fetch(slow, ()))
+    follower = asyncio.create_task(reads.fetch("SELECT 2", ()))
+    await asyncio.sleep(0.05)  # the trip is on the reader's thread
+    carrier.cancel()
+    with pytest.raises(ConnectionError):  # released with an error, not left hanging
+        await asyncio.wait_for(follower, timeout=10)
+    assert carrier.cancelled()
+    assert await reads.fetch("SELECT 3", ()) == [(3,)]  # and the readers serve on
 
 
 async def test_a_carrier_gone_before_its_trip_releases_the_reads_that_joined_it(
-    tmp_path: Path,
+    opened_readers: SharedReaders,
 ) -> None:
-    engine, reads = await _opened_readers(tmp_path)
-    try:
-        carrier = asyncio.create_task(reads.fetch("SELECT 1", ()))
-        follower = asyncio.create_task(reads.fetch("SELECT 2", ()))
-        await asyncio.sleep(0)  # the carrier waits for its turn to end, the follower joined
-        carrier.cancel()
-        with pytest.raises(ConnectionError):
-            await asyncio.wait_for(follower, timeout=10)
-        assert await reads.fetch("SELECT 3", ()) == [(3,)]
-    finally:
-        await engine.dispose()
+    reads = opened_readers
+    carrier = asyncio.create_task(reads.fetch("SELECT 1", ()))
+    follower = asyncio.create_task(reads.fetch("SELECT 2", ()))
+    await asyncio.sleep(0)  # the carrier waits for its turn to end, the follower joined
+    carrier.cancel()
+    with pytest.raises(ConnectionError):
+        await asyncio.wait_for(follower, timeout=10)
+    assert await reads.fetch("SELECT 3", ()) == [(3,)]
 
 
 async def test_postgresql_and_in_memory_sqlite_have_no_shared_readers(
