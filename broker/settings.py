@@ -12,6 +12,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from broker.crypto import SecretBox
+from broker.event_loop import EventLoopName
 
 
 class Settings(BaseSettings):
@@ -78,7 +79,7 @@ class Settings(BaseSettings):
     # transaction mode).
     pg_alive_window: float = Field(default=1.0, ge=0, le=60)
     # The event loop of ``aiguillage serve`` (broker/event_loop.py): uvloop, or asyncio's own.
-    event_loop: Literal["uvloop", "asyncio"] = "uvloop"
+    event_loop: EventLoopName = "uvloop"
 
     @field_validator("trusted_proxies")
     @classmethod
