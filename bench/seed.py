@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 
 from consent.details import AuthorizationDetail
-from consent.ledger import LedgerEvent, compute_hash
+from consent.ledger import LedgerEvent, compute_hash, details_text
 from consent.model import Consent, ConsentState
 
 SERVICE = "carbon-coach"
@@ -140,6 +140,11 @@ async def seed_rows(dsn: str, size: Size, password_hash: str) -> None:
         await conn.close()
 
 
+def _micros(seq: int) -> int:
+    """A fraction of a second for entry ``seq``: the broker's clock has microseconds."""
+    return seq * 7919 % 1_000_000
+
+
 def _event(seq: int, size: Size) -> tuple[LedgerEvent, datetime]:
     """Entry ``seq``'s content: transfers of the consents in turn, one per second of 2025."""
     index = seq % size.consents
@@ -160,7 +165,7 @@ def _event(seq: int, size: Size) -> tuple[LedgerEvent, datetime]:
             "start": "2025-01-01",
         },
     )
-    return event, EPOCH + timedelta(seconds=seq)
+    return event, EPOCH + timedelta(seconds=seq, microseconds=_micros(seq))
 
 
 def _produce(size: Size, first_seq: int, head_hash: str, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
@@ -173,16 +178,12 @@ def _produce(size: Size, first_seq: int, head_hash: str, out: multiprocessing.Qu
         subject, cid = subject_of(index, size), consent_id(index)
         resource = RESOURCES[seq % 2]
         at = datetime.fromtimestamp(epoch_s + seq, UTC).isoformat(timespec="microseconds")
+        at = f"{at[:20]}{_micros(seq):06d}{at[26:]}"
+        # Stored as the broker stores it: the canonical text the hash covers
+        # (``consent.ledger.details_text``).
         details = (
             f'{{"bytes":{9000 + seq % 1000},"end":"2025-01-08","outcome":"ok",'
             f'"records":336,"resource":"{resource}","start":"2025-01-01"}}'
-        )
-        # Stored as the broker stores it (json.dumps' default form, in transfer_event's
-        # key order), which is not the canonical text the hash is taken over: verify
-        # parses what a real ledger holds.
-        stored = (
-            f'{{"resource": "{resource}", "start": "2025-01-01", "end": "2025-01-08", '
-            f'"outcome": "ok", "bytes": {9000 + seq % 1000}, "records": 336}}'
         )
         canonical = (
             f'{{"actor":"service:{SERVICE}","at":"{at}","consent_id":"{cid}",'
@@ -194,11 +195,13 @@ def _produce(size: Size, first_seq: int, head_hash: str, out: multiprocessing.Qu
             event, moment = _event(seq, size)
             if compute_hash(seq, moment, event, prev) != digest:
                 raise AssertionError(f"the seeding template diverges from the ledger at {seq}")
-            if json.loads(stored) != event.details:
-                raise AssertionError(f"the stored details diverge from the entry at {seq}")
+            if details != details_text(event.details) or at != moment.isoformat(
+                timespec="microseconds"
+            ):
+                raise AssertionError(f"the stored entry diverges from the ledger's at {seq}")
         rows.append(
             f"{seq}\t{at}\ttransfer.served\tservice:{SERVICE}\t{subject}\t{cid}\t{SERVICE}"
-            f"\t{HOLDER}\t{stored}\t{prev}\t{digest}\n"
+            f"\t{HOLDER}\t{details}\t{prev}\t{digest}\n"
         )
         prev = digest
         if len(rows) >= ROWS_PER_CHUNK:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import json.scanner
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -156,6 +157,9 @@ def verify(entries: Iterable[LedgerEntry]) -> Verification:
 LedgerRow = tuple[
     int, str, str, str, str | None, str | None, str | None, str | None, dict[str, Scalar], str, str
 ]
+# The same as the database hands it back: ``details`` as stored (its JSON text, or
+# whatever else a tampered row holds there).
+StoredRow = tuple[int, str, str, str, str | None, str | None, str | None, str | None, Any, str, str]
 
 _ENCODER = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, check_circular=False
@@ -172,8 +176,14 @@ _c_encode: Any = (
 )
 
 
-def _encode(body: dict[str, Any]) -> str:
+def _encode(body: Any) -> str:
     return _ENCODER.encode(body) if _c_encode is None else "".join(_c_encode(body, 0))
+
+
+def details_text(details: dict[str, Scalar]) -> str:
+    """The canonical text of an entry's ``details``: the bytes its hash covers, and how the
+    broker stores them, so that verification can hash the stored text as it stands."""
+    return _encode(details)
 
 
 _sha256 = hashlib.sha256
@@ -182,23 +192,29 @@ _sha256 = hashlib.sha256
 _string = json.encoder.encode_basestring  # what the encoder uses with ensure_ascii=False
 
 
+def _hash_with(row: StoredRow, details_json: str) -> str:
+    """The hash of ``row`` with ``details_json`` written verbatim as its details' text."""
+    seq, at, kind, actor, subject, consent_id, service, holder, _, prev_hash, _ = row
+    # The canonical text written out in its (sorted) key order, each value encoded as the
+    # encoder would.
+    string = _string
+    text = (
+        f'{{"actor":{string(actor)},"at":{string(at)},"consent_id":'
+        f"{'null' if consent_id is None else string(consent_id)},"
+        f'"details":{details_json},"holder":'
+        f"{'null' if holder is None else string(holder)},"
+        f'"kind":{string(kind)},"prev_hash":{string(prev_hash)},"seq":{int.__repr__(seq)},'
+        f'"service":{"null" if service is None else string(service)},"subject":'
+        f"{'null' if subject is None else string(subject)}}}"
+    )
+    return _sha256(text.encode()).hexdigest()
+
+
 def row_hash(row: LedgerRow) -> str:
     """``compute_hash`` of a plain row (its own ``hash`` field is ignored)."""
     seq, at, kind, actor, subject, consent_id, service, holder, details, prev_hash, _ = row
     if _c_encode is not None and type(seq) is int:
-        # The canonical text written out in its (sorted) key order, each value encoded as
-        # the encoder would; only ``details`` goes through the encoder itself.
-        string = _string
-        text = (
-            f'{{"actor":{string(actor)},"at":{string(at)},"consent_id":'
-            f"{'null' if consent_id is None else string(consent_id)},"
-            f'"details":{"".join(_c_encode(details, 0))},"holder":'
-            f"{'null' if holder is None else string(holder)},"
-            f'"kind":{string(kind)},"prev_hash":{string(prev_hash)},"seq":{int.__repr__(seq)},'
-            f'"service":{"null" if service is None else string(service)},"subject":'
-            f"{'null' if subject is None else string(subject)}}}"
-        )
-        return _sha256(text.encode()).hexdigest()
+        return _hash_with(row, "".join(_c_encode(details, 0)))
     body = {
         "actor": actor,
         "at": at,
@@ -212,6 +228,56 @@ def row_hash(row: LedgerRow) -> str:
         "subject": subject,
     }
     return _sha256(_encode(body).encode()).hexdigest()
+
+
+_DECODER = json.JSONDecoder()
+_scan: Any = getattr(json.scanner, "c_make_scanner", lambda _: None)(_DECODER)
+
+
+def parse_details(value: Any) -> Any:
+    """``json.loads`` of a stored ``details`` (what SQLAlchemy's JSON type does), through
+    the C scanner when the whole text is one JSON value without surrounding blanks; a
+    value that is not text is returned as it is (and will not match its hash)."""
+    if not isinstance(value, str):
+        return json.loads(value) if isinstance(value, bytes) else value
+    if _scan is not None:
+        try:
+            parsed, end = _scan(value, 0)
+        except StopIteration:
+            return json.loads(value)  # raises as the reference would
+        if end == len(value):
+            return parsed
+    return json.loads(value)
+
+
+def row_matches(row: StoredRow) -> bool:
+    """Whether the row's stored hash is ``compute_hash`` of its content.
+
+    The broker stores ``details`` as their canonical text (``details_text``), so the stored
+    text is hashed as it stands: no parse, no re-encoding. That is sound because every
+    other field is written into the hashed text as a JSON literal (string, null or
+    integer) that can be read back unambiguously from either end of the text, so one
+    hashed text has only one details' text between them: a match means the stored text
+    is, byte for byte, the canonical text hashed when the entry was written. Anything
+    else (a ledger written before the broker stored canonical text, whose details hold
+    ``json.dumps``' default form, or an edited row) is parsed and re-encoded, as the
+    reference does, and matches only if its content is the one hashed."""
+    details, stored = row[8], row[10]
+    # A non-empty default-form text always holds '": ': skip a hash that cannot match.
+    if (
+        type(details) is str
+        and '": ' not in details
+        and type(row[0]) is int
+        and _hash_with(row, details) == stored
+    ):
+        return True
+    seq, at, kind, actor, subject, consent_id, service, holder, _, prev_hash, _ = row
+    try:
+        parsed = parse_details(details)
+        plain = (seq, at, kind, actor, subject, consent_id, service, holder, parsed, prev_hash, "")
+        return row_hash(plain) == stored
+    except (ValueError, TypeError):
+        return False  # not JSON, or not a value JSON can hold: the hashed details were
 
 
 @dataclass(frozen=True)
@@ -239,7 +305,7 @@ class RangeVerifier:
         self._last: tuple[int, str] | None = None
         self._bad: tuple[int, str] | None = None
 
-    def feed(self, rows: Iterable[LedgerRow]) -> bool:
+    def feed(self, rows: Iterable[StoredRow]) -> bool:
         """Check the next rows, in seq order; False once the range is broken."""
         if self._bad is not None:
             return False
@@ -253,7 +319,7 @@ class RangeVerifier:
                 problem = f"expected entry {last[0] + 1}, found {seq} (deleted or reordered)"
             elif prev_hash != last[1]:
                 problem = "its previous-hash does not match the entry before it"
-            if problem is None and row_hash(row) != stored:
+            if problem is None and not row_matches(row):
                 problem = "its content does not match its hash (edited)"
             if problem is not None:
                 self._bad = (seq if last is None else last[0] + 1, problem)

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -86,11 +85,8 @@ async def write_batch(engine: AsyncEngine, entries: list[PendingEntry]) -> None:
             written = await run_on_driver_thread(driver, sqlite_batch.write_batch, ordered, events)
         else:
             # PostgreSQL: the same steps on asyncpg directly (broker.data.postgres_batch).
-            serialize = conn.dialect._json_serializer or json.dumps
             async with driver_errors(conn, "ledger batch"):
-                written = await postgres_batch.write_batch(
-                    await pg_driver(conn), ordered, events, serialize
-                )
+                written = await postgres_batch.write_batch(await pg_driver(conn), ordered, events)
     ledger_committed(engine, written)
 
 

@@ -24,16 +24,14 @@ the caller surfaces asyncpg's errors as SQLAlchemy would
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 import asyncpg
 
 from broker.gdpr.pseudonyms import residents_named, with_pseudonyms
-from consent.ledger import LedgerEntry, LedgerEvent, next_entry
+from consent.ledger import LedgerEntry, LedgerEvent, details_text, next_entry
 
 # (holder, service, day window) → (bytes, transfers), in the order they are written.
 Totals = Sequence[tuple[tuple[str, str, str], tuple[int, int]]]
@@ -71,21 +69,19 @@ async def write_batch(
     connection: asyncpg.Connection,
     totals: Totals,
     events: Sequence[tuple[LedgerEvent, datetime]],
-    serialize: Any = json.dumps,
 ) -> list[LedgerEntry]:
     """Counters, then the entries under the head lock, in one transaction on ``connection``
     (checked out by the caller and outside any transaction); the entries as written.
-    ``serialize`` is the JSON serializer of the engine (SQLAlchemy's JSON columns use it),
-    so ``details`` is stored as the same text either way."""
+    ``details`` are stored as their canonical text, as the ledger's column type writes
+    them (``broker.storage.tables.LedgerDetails``)."""
     async with connection.transaction():
-        return await _write(connection, totals, events, serialize)
+        return await _write(connection, totals, events)
 
 
 async def _write(
     connection: asyncpg.Connection,
     totals: Totals,
     events: Sequence[tuple[LedgerEvent, datetime]],
-    serialize: Any,
 ) -> list[LedgerEntry]:
     if totals:
         await connection.execute(
@@ -126,7 +122,7 @@ async def _write(
         [e.seq for e in written],
         [e.at for e in written],
         *([getattr(e, column) for e in written] for column in _TEXT_COLUMNS),
-        [serialize(e.details) for e in written],
+        [details_text(e.details) for e in written],
         [e.prev_hash for e in written],
         [e.hash for e in written],
         seq,

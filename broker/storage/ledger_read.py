@@ -11,12 +11,11 @@ own connection and sending back only a ``RangePart``.
 from __future__ import annotations
 
 import asyncio
-import json
-import json.scanner
+import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ from sqlalchemy.dialects.sqlite.aiosqlite import dialect as aiosqlite_dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from broker.storage.tables import TS, ledger
-from consent.ledger import LedgerRow, RangePart, RangeVerifier
+from consent.ledger import RangePart, RangeVerifier, StoredRow
 
 _COLUMNS = "seq, at, kind, actor, subject, consent_id, service, holder, details, prev_hash, hash"
 _BATCH = 20_000
@@ -72,67 +71,13 @@ def sqlite_at(value: Any) -> str:
     return moment.isoformat(timespec="microseconds")
 
 
-def postgres_at(value: datetime) -> str:
-    if value.tzinfo is not UTC:  # asyncpg hands timestamptz back in UTC already
-        value = value.astimezone(UTC)
-    return value.isoformat(timespec="microseconds")
-
-
-_DECODER = json.JSONDecoder()
-_scan: Any = getattr(json.scanner, "c_make_scanner", lambda _: None)(_DECODER)
-
-
-def _details(value: Any) -> Any:
-    """``json.loads`` of a stored ``details`` (what SQLAlchemy's JSON type does), through
-    the C scanner when the whole text is one JSON value without surrounding blanks."""
-    if not isinstance(value, str):
-        return json.loads(value) if isinstance(value, bytes) else value
-    if _scan is not None:
-        try:
-            parsed, end = _scan(value, 0)
-        except StopIteration:
-            return json.loads(value)  # raises as the reference would
-        if end == len(value):
-            return parsed
-    return json.loads(value)
-
-
 # Generators, not lists: each row's tuple dies as soon as it is hashed (measured: building
 # the batch's tuples first costs about 0.7 µs more per entry).
 
 
-def sqlite_rows(raw: Iterable[Sequence[Any]]) -> Iterator[LedgerRow]:
+def sqlite_rows(raw: Iterable[Sequence[Any]]) -> Iterator[StoredRow]:
     for seq, at, kind, actor, subject, consent, service, holder, details, p, h in raw:
-        yield (
-            seq,
-            sqlite_at(at),
-            kind,
-            actor,
-            subject,
-            consent,
-            service,
-            holder,
-            _details(details),
-            p,
-            h,
-        )
-
-
-def postgres_rows(raw: Iterable[Sequence[Any]]) -> Iterator[LedgerRow]:
-    for seq, at, kind, actor, subject, consent, service, holder, details, p, h in raw:
-        yield (
-            seq,
-            at.isoformat(timespec="microseconds") if at.tzinfo is UTC else postgres_at(at),
-            kind,
-            actor,
-            subject,
-            consent,
-            service,
-            holder,
-            _details(details),
-            p,
-            h,
-        )
+        yield (seq, sqlite_at(at), kind, actor, subject, consent, service, holder, details, p, h)
 
 
 def _query(lo: int | None, hi: int | None, postgres: bool) -> tuple[str, list[int]]:
@@ -175,14 +120,110 @@ async def _check_postgres(dsn: str, lo: int | None, hi: int | None) -> RangePart
     import asyncpg  # only where PostgreSQL is read
 
     query, args = _query(lo, hi, postgres=True)
-    verifier = RangeVerifier()
-    conn = await asyncpg.connect(dsn)
+    rows = CopyRows()
+    conn = await asyncpg.connect(dsn, server_settings=_PG_SETTINGS)
     try:
         async with conn.transaction(readonly=True):
-            cursor = await conn.cursor(query, *args)
-            while batch := await cursor.fetch(_BATCH):
-                if not verifier.feed(postgres_rows(batch)):
-                    break
+            await conn.copy_from_query(query, *args, output=rows.feed, format="text")
     finally:
         await conn.close()
-    return verifier.result()
+    return rows.result()
+
+
+# --- PostgreSQL: the range as COPY text ----------------------------------------------------
+#
+# asyncpg's decoding of a row into a Record, then into Python values, cost more than the
+# hash (docs/performance.md, round seven). ``COPY … TO STDOUT`` hands the rows over as
+# text: a line per row, fields split by tabs, which is close to what the canonical text
+# needs anyway. Nothing is trusted to PostgreSQL's formatting: each field is read back to
+# exactly the value it stands for, and a text that differs from what Python wrote can only
+# fail to match its hash (reported as edited), never make an edited entry match.
+
+# ``at`` in PostgreSQL's own text (``_PG_SETTINGS``: ISO, in UTC), turned into what
+# ``datetime.isoformat(timespec="microseconds")`` gives: "2026-03-01 09:00:00.123456+00"
+# (the fraction without its trailing zeros, none at all for a whole second) becomes
+# "2026-03-01T09:00:00.123456+00:00". Cheaper than ``to_char`` in the backend. Any other
+# shape (a year past 9999 or before 1: "BC") is a moment the broker never wrote.
+_PG_SETTINGS = {"TimeZone": "UTC", "DateStyle": "ISO, YMD"}
+
+
+def pg_at(text: str) -> str:
+    """A stored ``at`` as the canonical text (``""``: not a moment the broker wrote)."""
+    if len(text) == 29 and text[19] == "." and text[26:] == "+00" and text[10] == " ":
+        return f"{text[:10]}T{text[11:26]}+00:00"  # the usual case: a fraction of 6 digits
+    if not (text[-3:] == "+00" and len(text) >= 22 and text[10] == " " and text[4] == "-"):
+        return ""
+    if len(text) == 22:
+        return f"{text[:10]}T{text[11:19]}.000000+00:00"
+    return f"{text[:10]}T{text[11:19]}{text[19:-3]:0<7}+00:00"
+
+
+# COPY's text format as PostgreSQL writes it: ``\N`` is null; a backslash escapes the
+# delimiter, a few control characters (written as C escapes) or itself; nothing else.
+_COPY_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
+
+
+def _unescape(match: re.Match[str]) -> str:
+    return _COPY_ESCAPES.get(match[1], match[1])
+
+
+def copy_field(text: str) -> str | None:
+    """One field of a COPY text line, as the value it stands for."""
+    return None if text == "\\N" else _ESCAPE.sub(_unescape, text)
+
+
+def copy_rows(lines: str) -> Iterator[StoredRow]:
+    """The rows of whole COPY text lines (``lines`` ends with a newline: COPY writes a
+    newline inside a value as ``\\n``, so every raw one ends a row)."""
+    for line in lines.split("\n")[:-1]:
+        if "\\" in line:  # a null or an escape: decoded field by field
+            seq, at, kind, actor, subject, consent, service, holder, details, p, h = map(
+                copy_field, line.split("\t")
+            )
+            if None in (seq, at, kind, actor, details, p, h):
+                # A null where the broker always writes a value: the row cannot be what
+                # was hashed; "" never matches a hash.
+                h = ""
+            yield (
+                int(seq or 0),
+                pg_at(at) if at else "",
+                kind or "",
+                actor or "",
+                subject,
+                consent,
+                service,
+                holder,
+                details or "",
+                p or "",
+                h or "",
+            )
+        else:
+            seq, at, kind, actor, subject, consent, service, holder, details, p, h = line.split(
+                "\t"
+            )
+            at = pg_at(at)
+            yield (int(seq), at, kind, actor, subject, consent, service, holder, details, p, h)
+
+
+class CopyRows:
+    """Checks a range as COPY's chunks arrive (a chunk may end in the middle of a row)."""
+
+    def __init__(self) -> None:
+        self._verifier = RangeVerifier()
+        self._rest = b""
+        self._broken = False
+
+    async def feed(self, chunk: bytes) -> None:
+        if self._broken:  # the range is broken already: let the rest stream past
+            return
+        data = self._rest + chunk if self._rest else chunk
+        cut = data.rfind(b"\n") + 1
+        self._rest = data[cut:]
+        if cut and not self._verifier.feed(copy_rows(data[:cut].decode())):
+            self._broken = True
+
+    def result(self) -> RangePart:
+        if self._rest and not self._broken:
+            raise ValueError("COPY ended in the middle of a row")
+        return self._verifier.result()

@@ -8,7 +8,9 @@ holder credentials are AES-GCM ciphertexts (``broker/crypto.py``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -26,6 +28,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
+
+from consent.ledger import Scalar, details_text
 
 metadata = MetaData(
     naming_convention={
@@ -200,6 +204,22 @@ client_assertions = Table(
     Column("expires_at", TS, nullable=False),
 )
 
+
+class LedgerDetails(TypeDecorator[dict[str, Scalar]]):
+    """A ledger entry's ``details``: a JSON column written as its canonical text
+    (``consent.ledger.details_text``, the very bytes the entry's hash covers), whatever
+    serializer the engine has. ``aiguillage ledger verify`` then hashes the stored text as
+    it stands instead of parsing and re-encoding it (docs/performance.md, round seven);
+    reading back is plain JSON. Entries written before this type hold ``json.dumps``'
+    default form, which verify still parses."""
+
+    impl = JSON
+    cache_ok = True
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        return details_text
+
+
 ledger = Table(
     "ledger",
     metadata,
@@ -213,7 +233,7 @@ ledger = Table(
     Column("consent_id", String(64), nullable=True, index=True),
     Column("service", String(64), nullable=True),
     Column("holder", String(64), nullable=True),
-    Column("details", JSON, nullable=False),
+    Column("details", LedgerDetails, nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
 )
