@@ -148,9 +148,11 @@ def verify(entries: Iterable[LedgerEntry]) -> Verification:
 # ``aiguillage ledger verify`` replays millions of entries. Building a ``LedgerEntry`` per
 # row (pydantic) and going through ``compute_hash`` costs about as much as reading the row;
 # the rows the database hands back are already typed, so the check below works on plain
-# tuples and builds the same canonical text itself. ``compute_hash`` stays the definition:
-# ``tests/unit/consent/test_ledger_fast_hash.py`` checks with hypothesis that
-# ``row_hash`` agrees with it for arbitrary entries.
+# tuples and builds the same canonical text itself, taking the stored ``details`` text as
+# it stands when it is the canonical one (``row_matches``). ``compute_hash`` stays the
+# definition: ``tests/unit/consent/test_ledger_fast_hash.py`` checks with hypothesis that
+# ``row_hash`` agrees with it for arbitrary entries, and that ``row_matches`` says what
+# parsing and re-encoding says for any text in the details column.
 
 # (seq, at, kind, actor, subject, consent_id, service, holder, details, prev_hash, hash),
 # ``at`` already as ``datetime.isoformat(timespec="microseconds")`` of the UTC moment.
