@@ -37,7 +37,7 @@ async def _holder_token(stack: Stack, http: aiohttp.ClientSession) -> str:
     async with http.post(
         f"{stack.simulator.url}/oauth2/v3/token",
         data={"grant_type": "client_credentials"},
-        auth=stack.simulator_auth(),
+        headers=stack.simulator_auth(),
     ) as response:
         body = await response.json()
         return str(body["access_token"])

@@ -69,8 +69,9 @@ class Stack:
     def broker(self) -> Server:
         return self.brokers[0]
 
-    def simulator_auth(self) -> aiohttp.BasicAuth:
-        return aiohttp.BasicAuth(HOLDER_CLIENT_ID, HOLDER_CLIENT_SECRET)
+    def simulator_auth(self) -> dict[str, str]:
+        """The holder client's ``Authorization`` header at the simulator."""
+        return {"Authorization": aiohttp.encode_basic_auth(HOLDER_CLIENT_ID, HOLDER_CLIENT_SECRET)}
 
     async def grant(self, http: aiohttp.ClientSession) -> dict[str, Any]:
         """A new ACTIVE grant through the whole browser flow: its token response."""

@@ -56,7 +56,7 @@ async def test_grdf_refuses_to_end_a_right_twice_or_one_it_never_granted(
     async with http.post(
         f"{base}/oauth2/token",
         data={"grant_type": "client_credentials"},
-        auth=aiohttp.BasicAuth(client_id, client.secret),
+        headers={"Authorization": aiohttp.encode_basic_auth(client_id, client.secret)},
     ) as response:
         bearer = {"Authorization": f"Bearer {(await response.json())['access_token']}"}
     statuses = []
