@@ -8,17 +8,14 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from broker.crypto import hash_token
 from broker.storage.attempt_keys import attempt_key
+from broker.storage.passwords import hash_password, password_matches
 from broker.storage.tables import holder_staff, holder_staff_sessions, login_attempts
 
-_hasher = PasswordHasher()
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
 # Failed console logins share the residents' throttle table, under their own prefix.
 THROTTLE_PREFIX = "console:"
 
@@ -41,7 +38,7 @@ class SqlHolderStaff:
                 id=staff.id,
                 holder=holder,
                 login=login,
-                password_hash=_hasher.hash(password),
+                password_hash=await hash_password(password),
                 created_at=now,
             )
         )
@@ -51,9 +48,7 @@ class SqlHolderStaff:
         row = (
             await self._conn.execute(select(holder_staff).where(holder_staff.c.login == login))
         ).first()
-        try:
-            _hasher.verify(row.password_hash if row is not None else _DUMMY_HASH, password)
-        except (VerificationError, InvalidHashError):
+        if not await password_matches(None if row is None else row.password_hash, password):
             return None
         return None if row is None else Staff(row.id, row.holder, row.login)
 

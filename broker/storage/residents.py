@@ -7,18 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Row, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from broker.crypto import hash_token
+from broker.storage.passwords import hash_password, password_matches
 from broker.storage.tables import login_attempts, residents, web_sessions
 
 RESIDENT_ID_PREFIX = "res_"  # reserved: no client_id may start with it
-_hasher = PasswordHasher()
-# Verifying against this when the login is unknown keeps the timing of both paths alike.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 
 @dataclass(frozen=True)
@@ -46,7 +42,7 @@ class SqlResidents:
             insert(residents).values(
                 id=resident.id,
                 login=login,
-                password_hash=_hasher.hash(password),
+                password_hash=await hash_password(password),
                 display_name=display_name,
                 locale=locale,
                 created_at=now,
@@ -70,9 +66,7 @@ class SqlResidents:
         row = (
             await self._conn.execute(select(residents).where(residents.c.login == login))
         ).first()
-        try:
-            _hasher.verify(row.password_hash if row is not None else _DUMMY_HASH, password)
-        except (VerificationError, InvalidHashError):
+        if not await password_matches(None if row is None else row.password_hash, password):
             return None
         return None if row is None else _resident(row)
 
