@@ -5,6 +5,7 @@ import time. Engines, HTTP client sessions and background tasks open and close i
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -28,6 +29,7 @@ from broker.tasks import background_tasks
 from broker.web import login
 from broker.web.render import make_templates
 from broker.web.static import setup as setup_static
+from broker.web.throttle import LOGINS
 
 
 def _utcnow() -> datetime:
@@ -74,6 +76,7 @@ def create_app(settings: Settings) -> web.Application:
     app[ADAPTERS] = {}
     app[HANDLERS] = {}
     app[POLL_INTERVAL] = settings.job_poll_interval
+    app[LOGINS] = asyncio.Lock()  # one login checked at a time (broker/web/throttle.py)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(appender_ctx)  # the data plane's group-committed ledger entries
     app.cleanup_ctx.append(holder_cache_ctx)  # holder records; LISTEN/NOTIFY on PostgreSQL

@@ -22,10 +22,12 @@ from broker.console.session import (
 from broker.console.views import overview
 from broker.keys import SETTINGS
 from broker.storage.holder_staff import SqlHolderStaff, Staff
-from broker.unit import unit_of_work
+from broker.storage.passwords import verified
+from broker.unit import read_only_unit_of_work, unit_of_work
 from broker.web.csrf import check_csrf
 from broker.web.render import PageError, render
 from broker.web.throttle import (
+    LOGINS,
     address_key,
     address_throttled,
     client_address,
@@ -50,27 +52,40 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     login = (form.get("login") or "").strip().lower()[:254]
     password = (form.get("password") or "")[:1024]
     address = address_key("console", client_address(request))
-    async with unit_of_work(request.app) as uow:
-        staff_repo, now = SqlHolderStaff(uow.conn), uow.now
-        if (
-            await address_throttled(request, uow.conn, address, now)
-            or await staff_repo.recent_failures(login, now - FAILURE_WINDOW) >= MAX_FAILURES
-        ):
+    async with request.app[LOGINS]:  # one at a time: see broker/web/throttle.py
+        async with read_only_unit_of_work(request.app) as uow:
+            staff_repo, now = SqlHolderStaff(uow.conn), uow.now
+            throttled = (
+                await address_throttled(request, uow.conn, address, now)
+                or await staff_repo.recent_failures(login, now - FAILURE_WINDOW) >= MAX_FAILURES
+            )
+            account = await staff_repo.account(login) if login and not throttled else None
+        if throttled:
             log.info("console.login_throttled")
             return render(
                 request, "console/login.html", status=429, failed=False, throttled=True, login=login
             )
-        staff = await staff_repo.check_password(login, password) if login else None
-        if staff is None:
-            await staff_repo.record_failure(login, now)
-            await record_address_failure(uow.conn, address, now)
-            await uow.commit()
-            log.info("console.login_failed")
-            return render(
-                request, "console/login.html", status=401, failed=True, throttled=False, login=login
+        # Argon2, in a worker thread and outside any unit of work (passwords.py).
+        staff = await verified(account, password) if login else None
+        async with unit_of_work(request.app) as uow:
+            staff_repo, now = SqlHolderStaff(uow.conn), uow.now
+            if staff is None:
+                await staff_repo.record_failure(login, now)
+                await record_address_failure(uow.conn, address, now)
+                await uow.commit()
+                log.info("console.login_failed")
+                return render(
+                    request,
+                    "console/login.html",
+                    status=401,
+                    failed=True,
+                    throttled=False,
+                    login=login,
+                )
+            session_id = await staff_repo.open_session(
+                staff.id, now, request.app[SETTINGS].session_ttl
             )
-        session_id = await staff_repo.open_session(staff.id, now, request.app[SETTINGS].session_ttl)
-        await uow.commit()
+            await uow.commit()
     log.info("console.login_ok", staff=staff.id, holder=staff.holder)
     response = web.HTTPSeeOther(f"{CONSOLE_PATH}/")
     set_console_cookie(request, response, session_id)

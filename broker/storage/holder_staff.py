@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from broker.crypto import hash_token
 from broker.storage.attempt_keys import attempt_key
-from broker.storage.passwords import hash_password, password_matches
+from broker.storage.passwords import hash_password
 from broker.storage.tables import holder_staff, holder_staff_sessions, login_attempts
 
 # Failed console logins share the residents' throttle table, under their own prefix.
@@ -44,13 +44,13 @@ class SqlHolderStaff:
         )
         return staff
 
-    async def check_password(self, login: str, password: str) -> Staff | None:
+    async def account(self, login: str) -> tuple[Staff, str] | None:
+        """The staff account with this login and its password's stored hash (checked by
+        ``broker.storage.passwords.verified``, outside any unit of work)."""
         row = (
             await self._conn.execute(select(holder_staff).where(holder_staff.c.login == login))
         ).first()
-        if not await password_matches(None if row is None else row.password_hash, password):
-            return None
-        return None if row is None else Staff(row.id, row.holder, row.login)
+        return None if row is None else (Staff(row.id, row.holder, row.login), row.password_hash)
 
     async def recent_failures(self, login: str, since: datetime) -> int:
         count = await self._conn.scalar(

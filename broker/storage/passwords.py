@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from functools import cache
+from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -41,3 +42,15 @@ async def password_matches(stored: str | None, password: str) -> bool:
     """Whether ``password`` matches the ``stored`` hash; ``None`` (no such login) never
     does, after the same work as a real check."""
     return await asyncio.to_thread(_matches, stored, password)
+
+
+Account = TypeVar("Account")
+
+
+async def verified(account: tuple[Account, str] | None, password: str) -> Account | None:
+    """The account (with its stored hash) if ``password`` is its password; an unknown
+    login (``None``) costs the same check and is never let in."""
+    if await password_matches(None if account is None else account[1], password):
+        assert account is not None
+        return account[0]
+    return None

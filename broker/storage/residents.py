@@ -11,7 +11,7 @@ from sqlalchemy import Row, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from broker.crypto import hash_token
-from broker.storage.passwords import hash_password, password_matches
+from broker.storage.passwords import hash_password
 from broker.storage.tables import login_attempts, residents, web_sessions
 
 RESIDENT_ID_PREFIX = "res_"  # reserved: no client_id may start with it
@@ -62,13 +62,13 @@ class SqlResidents:
         ).first()
         return None if row is None else _resident(row)
 
-    async def check_password(self, login: str, password: str) -> Resident | None:
+    async def account(self, login: str) -> tuple[Resident, str] | None:
+        """The resident with this login and their password's stored hash (checked by
+        ``broker.storage.passwords.verified``, outside any unit of work)."""
         row = (
             await self._conn.execute(select(residents).where(residents.c.login == login))
         ).first()
-        if not await password_matches(None if row is None else row.password_hash, password):
-            return None
-        return None if row is None else _resident(row)
+        return None if row is None else (_resident(row), row.password_hash)
 
     async def recent_failures(self, login: str, since: datetime) -> int:
         count = await self._conn.scalar(

@@ -9,7 +9,8 @@ import structlog
 from aiohttp import web
 
 from broker.keys import SETTINGS
-from broker.unit import unit_of_work
+from broker.storage.passwords import verified
+from broker.unit import read_only_unit_of_work, unit_of_work
 from broker.web.csrf import check_csrf
 from broker.web.render import render
 from broker.web.session import (
@@ -20,6 +21,7 @@ from broker.web.session import (
     set_session_cookie,
 )
 from broker.web.throttle import (
+    LOGINS,
     address_key,
     address_throttled,
     client_address,
@@ -48,12 +50,16 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     settings = request.app[SETTINGS]
     address = address_key("resident", client_address(request))
     name_key = resident_key(login)  # never a console or address key (``throttle.py``)
-    async with unit_of_work(request.app) as uow:
-        now = uow.now
-        if (
-            await address_throttled(request, uow.conn, address, now)
-            or await uow.residents.recent_failures(name_key, now - FAILURE_WINDOW) >= MAX_FAILURES
-        ):
+    async with request.app[LOGINS]:  # one at a time: see broker/web/throttle.py
+        async with read_only_unit_of_work(request.app) as uow:
+            now = uow.now
+            throttled = (
+                await address_throttled(request, uow.conn, address, now)
+                or await uow.residents.recent_failures(name_key, now - FAILURE_WINDOW)
+                >= MAX_FAILURES
+            )
+            account = await uow.residents.account(login) if login and not throttled else None
+        if throttled:
             log.info("login.throttled")
             return render(
                 request,
@@ -63,23 +69,26 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
                 error_key="login.throttled",
                 login=login,
             )
-        resident = await uow.residents.check_password(login, password) if login else None
-        if resident is None:
-            await uow.residents.record_failure(name_key, now)
-            await record_address_failure(uow.conn, address, now)
+        # Argon2, in a worker thread and outside any unit of work (passwords.py).
+        resident = await verified(account, password) if login else None
+        async with unit_of_work(request.app) as uow:
+            now = uow.now
+            if resident is None:
+                await uow.residents.record_failure(name_key, now)
+                await record_address_failure(uow.conn, address, now)
+                await uow.commit()
+                log.info("login.failed")
+                return render(
+                    request,
+                    "login.html",
+                    status=401,
+                    next_path=next_path,
+                    error_key="login.failed",
+                    login=login,
+                )
+            await uow.residents.clear_failures(name_key)
+            session_id = await uow.residents.open_session(resident.id, now, settings.session_ttl)
             await uow.commit()
-            log.info("login.failed")
-            return render(
-                request,
-                "login.html",
-                status=401,
-                next_path=next_path,
-                error_key="login.failed",
-                login=login,
-            )
-        await uow.residents.clear_failures(name_key)
-        session_id = await uow.residents.open_session(resident.id, now, settings.session_ttl)
-        await uow.commit()
     log.info("login.ok", resident=resident.id)
     request[RESIDENT] = resident
     response = web.HTTPSeeOther(next_path)

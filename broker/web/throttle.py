@@ -13,6 +13,12 @@ key no login name can take (names are lower-cased before use; these keys start w
 upper-case ``ADDRESS``). A successful login clears its name's count, never its address's:
 an attacker with one valid account must not be able to reset the address count.
 
+Logins are checked one at a time per instance (``LOGINS``): the throttle's read of the
+counts, the password check and the failure's record then follow each other, so a burst of
+attempts sent at once is counted exactly as the same attempts sent in turn. The password
+check itself (Argon2, ``broker/storage/passwords.py``) runs in a worker thread and outside
+any unit of work: neither the event loop nor SQLite's one writer waits for it.
+
 The address is the peer of the TCP connection. ``X-Forwarded-For`` is believed only when
 that peer is one of ``AIGUILLAGE_TRUSTED_PROXIES`` (the reverse proxy of
 ``deploy/nginx.conf``), and then only up to the first hop that is not a trusted proxy.
@@ -20,6 +26,7 @@ that peer is one of ``AIGUILLAGE_TRUSTED_PROXIES`` (the reverse proxy of
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 from datetime import datetime, timedelta
 
@@ -30,6 +37,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from broker.keys import SETTINGS
 from broker.storage.attempt_keys import attempt_key
 from broker.storage.tables import login_attempts
+
+LOGINS = web.AppKey("logins", asyncio.Lock)
 
 ADDRESS_WINDOW = timedelta(minutes=15)
 

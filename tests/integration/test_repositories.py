@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from broker.crypto import hash_token, new_token
 from broker.storage.engine import make_engine
+from broker.storage.passwords import verified
 from broker.storage.uow import SqlUnitOfWork
 from consent import usecases
 from consent.details import AuthorizationDetail
@@ -203,8 +204,12 @@ async def test_passwords_are_checked_and_sessions_expire(engine: AsyncEngine) ->
         )
         session = await u.residents.open_session(resident.id, NOW, ttl=60)
         await u.commit()
-        assert await u.residents.check_password("a@b.fr", "wrong") is None
-        assert await u.residents.check_password("a@b.fr", "correct horse") == resident
+        account = await u.residents.account("a@b.fr")
+        assert account is not None and account[0] == resident
+        assert account[1].startswith("$argon2id$")  # the password itself is nowhere
+        assert await verified(account, "wrong") is None
+        assert await verified(account, "correct horse") == resident
+        assert await u.residents.account("nobody@b.fr") is None
         assert await u.residents.session_resident(session, NOW) == resident
         assert await u.residents.session_resident(session, NOW + timedelta(seconds=61)) is None
 

@@ -1,16 +1,23 @@
 """Password spraying: many login names tried from one address are throttled per address,
 at the resident login and the holder console login alike. The address is the TCP peer;
-``X-Forwarded-For`` counts only when a trusted proxy sends it."""
+``X-Forwarded-For`` counts only when a trusted proxy sends it. Attempts sent at once are
+counted as if sent in turn, and a password being checked stalls nothing else."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import aiohttp
+import pytest
 
+from broker.storage import passwords
 from broker.storage.holder_staff import SqlHolderStaff
 from broker.storage.uow import SqlUnitOfWork
+from broker.web.login import MAX_FAILURES
+from tests.e2e.data.support import fetch_data, grant
 from tests.support.flow import field_value
 from tests.support.stack import Stack
 
@@ -150,3 +157,54 @@ async def test_a_locked_staff_account_shows_nothing_on_the_resident_form(stack: 
     async with _client("127.0.0.6") as prober:
         # The staff key's exact string, typed as a resident name: a plain failure.
         assert await _login(stack, prober, f"console:{STAFF_LOGIN}", "wrong") == 401
+
+
+async def test_a_burst_of_attempts_on_one_login_is_counted_as_if_sent_in_turn(
+    stack: Stack,
+) -> None:
+    """Passwords are checked off the event loop, so attempts could overlap; the login lock
+    keeps the count exact: of eight wrong passwords sent at once, five are checked."""
+    bursts = 8
+    async with _client() as attacker:
+        statuses = await asyncio.gather(
+            *(_login(stack, attacker, stack.resident_login, "wrong") for _ in range(bursts))
+        )
+    assert sorted(statuses) == [401] * MAX_FAILURES + [429] * (bursts - MAX_FAILURES)
+
+
+class _HeldHasher:
+    """The real hasher, except that a check waits until the test lets it finish."""
+
+    def __init__(self) -> None:
+        self.real = passwords._hasher
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def hash(self, password: str) -> str:
+        return self.real.hash(password)
+
+    def verify(self, stored: str, password: str) -> bool:
+        self.entered.set()
+        self.release.wait(60)  # a safety net: the test sets it long before
+        return bool(self.real.verify(stored, password))
+
+
+async def test_the_broker_serves_and_writes_while_a_password_is_checked(
+    stack: Stack, http: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A login's Argon2 check holds neither the event loop nor the database: a transfer
+    (admission, the holder, the ledger's write) completes while the check is under way."""
+    live = await grant(stack, http)
+    held = _HeldHasher()
+    monkeypatch.setattr(passwords, "_hasher", held)
+    async with _client("127.0.0.3") as resident:
+        login = asyncio.create_task(
+            _login(stack, resident, stack.resident_login, stack.resident_password)
+        )
+        try:
+            assert await asyncio.to_thread(held.entered.wait, 30)
+            assert await asyncio.wait_for(fetch_data(stack, http, live), 30) == 200
+            assert not login.done()  # the login was still being checked meanwhile
+        finally:
+            held.release.set()
+        assert await login == 303
