@@ -236,7 +236,7 @@ _DECODER = json.JSONDecoder()
 _scan: Any = getattr(json.scanner, "c_make_scanner", lambda _: None)(_DECODER)
 
 
-def parse_details(value: Any) -> Any:
+def _stored_details(value: Any) -> Any:
     """``json.loads`` of a stored ``details`` (what SQLAlchemy's JSON type does), through
     the C scanner when the whole text is one JSON value without surrounding blanks; a
     value that is not text is returned as it is (and will not match its hash)."""
@@ -275,7 +275,7 @@ def row_matches(row: StoredRow) -> bool:
         return True
     seq, at, kind, actor, subject, consent_id, service, holder, _, prev_hash, _ = row
     try:
-        parsed = parse_details(details)
+        parsed = _stored_details(details)
         plain = (seq, at, kind, actor, subject, consent_id, service, holder, parsed, prev_hash, "")
         return row_hash(plain) == stored
     except (ValueError, TypeError):

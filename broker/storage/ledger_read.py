@@ -121,7 +121,7 @@ async def _check_postgres(dsn: str, lo: int | None, hi: int | None) -> RangePart
 
     query, args = _query(lo, hi, postgres=True)
     rows = CopyRows()
-    conn = await asyncpg.connect(dsn, server_settings=_PG_SETTINGS)
+    conn = await asyncpg.connect(dsn, server_settings=PG_SETTINGS)
     try:
         async with conn.transaction(readonly=True):
             await conn.copy_from_query(query, *args, output=rows.feed, format="text")
@@ -139,12 +139,12 @@ async def _check_postgres(dsn: str, lo: int | None, hi: int | None) -> RangePart
 # exactly the value it stands for, and a text that differs from what Python wrote can only
 # fail to match its hash (reported as edited), never make an edited entry match.
 
-# ``at`` in PostgreSQL's own text (``_PG_SETTINGS``: ISO, in UTC), turned into what
+# ``at`` in PostgreSQL's own text (``PG_SETTINGS``: ISO, in UTC), turned into what
 # ``datetime.isoformat(timespec="microseconds")`` gives: "2026-03-01 09:00:00.123456+00"
 # (the fraction without its trailing zeros, none at all for a whole second) becomes
 # "2026-03-01T09:00:00.123456+00:00". Cheaper than ``to_char`` in the backend. Any other
 # shape (a year past 9999 or before 1: "BC") is a moment the broker never wrote.
-_PG_SETTINGS = {"TimeZone": "UTC", "DateStyle": "ISO, YMD"}
+PG_SETTINGS = {"TimeZone": "UTC", "DateStyle": "ISO, YMD"}
 
 
 def pg_at(text: str) -> str:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from broker.data.appender import PendingEntry, write_batch
 from broker.ledger_check import check_ledger
-from broker.storage.ledger_read import _PG_SETTINGS, pg_at
+from broker.storage.ledger_read import PG_SETTINGS, pg_at
 from broker.storage.uow import SqlUnitOfWork
 from consent.ledger import LedgerEvent, details_text
 from tests.support.databases import PG_ADMIN_DSN
@@ -241,7 +241,7 @@ async def test_postgresql_moments_read_back_as_the_canonical_text() -> None:
         datetime(2026, 10, 25, 2, 30, 0, 123_456, tzinfo=timezone(timedelta(hours=2))),
         datetime(9999, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC),
     ]
-    conn = await asyncpg.connect(PG_ADMIN_DSN, server_settings=_PG_SETTINGS)
+    conn = await asyncpg.connect(PG_ADMIN_DSN, server_settings=PG_SETTINGS)
     try:
         for moment in moments:
             # Sent as text: asyncpg sends datetime.min and max as -infinity and infinity.
