@@ -165,7 +165,7 @@ class PendingClient:
         row = None
         if len(client_id) <= 64:
             bound = statement.params({"client_id": client_id, **values})
-            rows = statement.convert(await reads.fetch(statement.sql, bound), _RAW_JSON)
+            rows = statement.convert(await reads.fetch_point(statement.sql, bound), _RAW_JSON)
             row = rows[0] if rows else None
         return self._proven_by(row)
 

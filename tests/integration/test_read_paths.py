@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -170,8 +171,14 @@ async def test_only_transactions_that_wrote_are_ended(sqlite_engine: AsyncEngine
 _TOKEN_BY_HASH = "SELECT revoked_at FROM tokens WHERE token_hash = ?"
 
 
+# ``fetch`` goes to a reader's thread; ``fetch_point`` reads on the event loop's own
+# connection: the same guarantees for both.
+READS = pytest.mark.parametrize("method", ["fetch", "fetch_point"])
+
+
+@READS
 async def test_shared_readers_see_each_commit_and_nothing_uncommitted(
-    sqlite_engine: AsyncEngine,
+    sqlite_engine: AsyncEngine, method: str
 ) -> None:
     """The shared statement readers (introspection on SQLite) read fresh, like the pool's:
     an uncommitted revocation is not seen, a committed one is seen by the next read,
@@ -181,30 +188,35 @@ async def test_shared_readers_see_each_commit_and_nothing_uncommitted(
     async with uow(engine) as u:
         await u.tokens.add_many([_token("at", "access")])
         await u.commit()
-    reads = shared_readers(engine)
-    assert reads is not None
-    assert await reads.fetch(_TOKEN_BY_HASH, ("at",)) == [(None,)]
+    shared = shared_readers(engine)
+    assert shared is not None
+    fetch = getattr(shared, method)
+    assert await fetch(_TOKEN_BY_HASH, ("at",)) == [(None,)]
     async with uow(engine) as writer:
         await writer.tokens.revoke("at", NOW)
         for _ in range(3):  # every shared connection, in turn
-            assert await reads.fetch(_TOKEN_BY_HASH, ("at",)) == [(None,)]
+            assert await fetch(_TOKEN_BY_HASH, ("at",)) == [(None,)]
         await writer.commit()
     for _ in range(3):
-        [(revoked,)] = await reads.fetch(_TOKEN_BY_HASH, ("at",))
+        [(revoked,)] = await fetch(_TOKEN_BY_HASH, ("at",))
         assert revoked is not None
 
 
-async def test_shared_readers_cannot_write_and_close_with_the_engine(tmp_path: Path) -> None:
+@READS
+async def test_shared_readers_cannot_write_and_close_with_the_engine(
+    tmp_path: Path, method: str
+) -> None:
     engine = make_engine(await migrated_sqlite(tmp_path / "x.sqlite3"))
-    reads = shared_readers(engine)
-    assert reads is not None
+    shared = shared_readers(engine)
+    assert shared is not None
+    fetch = getattr(shared, method)
     with pytest.raises(sqlite3.OperationalError, match="readonly"):
-        await reads.fetch("DELETE FROM tokens", ())
-    results = await asyncio.gather(*(reads.fetch("SELECT 1", ()) for _ in range(20)))
+        await fetch("DELETE FROM tokens", ())
+    results = await asyncio.gather(*(fetch("SELECT 1", ()) for _ in range(20)))
     assert results == [[(1,)]] * 20  # many coroutines on the shared connections at once
     await engine.dispose()
     with pytest.raises(ValueError, match="closed"):
-        await reads.fetch("SELECT 1", ())
+        await fetch("SELECT 1", ())
 
 
 @pytest.fixture
@@ -218,18 +230,24 @@ async def opened_readers(sqlite_engine: AsyncEngine) -> SharedReaders:
     return reads
 
 
-async def test_reads_asked_in_one_turn_share_a_trip_each_with_its_own_answer(
-    opened_readers: SharedReaders, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    reads = opened_readers
-    trips: list[str] = []
+@pytest.fixture
+def trips(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The name of each function sent to an aiosqlite connection's thread, in order."""
+    sent: list[str] = []
     original = aiosqlite.Connection._execute
 
     async def counting(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        trips.append(fn.__name__)
+        sent.append(fn.__name__)
         return await original(self, fn, *args, **kwargs)
 
     monkeypatch.setattr(aiosqlite.Connection, "_execute", counting)
+    return sent
+
+
+async def test_reads_asked_in_one_turn_share_a_trip_each_with_its_own_answer(
+    opened_readers: SharedReaders, trips: list[str]
+) -> None:
+    reads = opened_readers
     asked = [reads.fetch("SELECT ?", (i,)) for i in range(10)]
     asked.insert(5, reads.fetch("SELECT * FROM no_such_table", ()))
     answers = await asyncio.gather(*asked, return_exceptions=True)
@@ -268,6 +286,53 @@ async def test_a_carrier_gone_before_its_trip_releases_the_reads_that_joined_it(
     with pytest.raises(ConnectionError):
         await asyncio.wait_for(follower, timeout=10)
     assert await reads.fetch("SELECT 3", ()) == [(3,)]
+
+
+async def test_a_point_read_that_finds_the_database_locked_waits_off_the_loop(
+    tmp_path: Path, trips: list[str]
+) -> None:
+    """While another process holds the database (here a connection in exclusive locking
+    mode, in the middle of a write), the loop's connection is told busy at once and the
+    read goes to a reader's thread, which waits for the lock: the loop turns meanwhile, and
+    the read answers, with the write, once the lock is released."""
+    path = tmp_path / "locked.sqlite3"
+    engine = make_engine(await migrated_sqlite(path))
+    reads = shared_readers(engine)
+    assert reads is not None
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_database() -> None:
+        holder = sqlite3.connect(path, isolation_level=None)
+        try:
+            holder.execute("PRAGMA locking_mode=EXCLUSIVE")
+            holder.execute("BEGIN EXCLUSIVE")
+            holder.execute("CREATE TABLE scratch (x INTEGER PRIMARY KEY)")
+            holder.execute("INSERT INTO scratch (x) VALUES (7)")
+            locked.set()
+            release.wait(timeout=10)
+            holder.execute("COMMIT")
+        finally:
+            holder.close()
+
+    holding = asyncio.create_task(asyncio.to_thread(hold_the_database))
+    try:
+        assert await asyncio.to_thread(locked.wait, 10)
+        read = asyncio.create_task(reads.fetch_point("SELECT x FROM scratch WHERE x = 7", ()))
+        loop = asyncio.get_running_loop()
+        began, turns = loop.time(), 0
+        while turns < 5:
+            await asyncio.sleep(0.01)
+            turns += 1
+        # Not a speed figure: a loop held by the read would turn only once the lock's
+        # wait (the readers' busy_timeout, 5 s) ran out.
+        assert loop.time() - began < 2.5
+        assert not read.done() and "_read_all" in trips  # waiting on a reader's thread
+        release.set()
+        assert await asyncio.wait_for(read, timeout=10) == [(7,)]
+    finally:
+        release.set()
+        await holding
+        await engine.dispose()
 
 
 async def test_postgresql_and_in_memory_sqlite_have_no_shared_readers(
