@@ -94,13 +94,20 @@ class HolderCache:
         # holder adapter this instance built from the old manifest.
         self.on_invalidate: list[Callable[[str | None], None]] = []
 
-    async def get(self, conn: AsyncConnection, holder_id: str) -> CachedHolder | None:
-        """The holder, from memory if known and fresh, else read on ``conn`` (unknown
-        holders are not remembered)."""
+    def fresh(self, holder_id: str) -> CachedHolder | None:
+        """The holder if it is in memory and fresh; None when it must be read."""
         if self.enabled:
             hit = self._entries.get(holder_id)
             if hit is not None and self._clock() - hit[0] < self._max_age:
                 return hit[1]
+        return None
+
+    async def get(self, conn: AsyncConnection, holder_id: str) -> CachedHolder | None:
+        """The holder, from memory if known and fresh, else read on ``conn`` (unknown
+        holders are not remembered)."""
+        hit = self.fresh(holder_id)
+        if hit is not None:
+            return hit
         generation = self._generation
         loaded = await load_holder(conn, holder_id)
         if loaded is not None and self.enabled and generation == self._generation:

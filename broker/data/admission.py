@@ -1,8 +1,10 @@
 """Admitting a data request: token, holder, resource, range, consent, contract quota.
 
-All of it happens in one unit of work that is closed before the holder is called (SQLite
-has one connection per process: a transfer must never hold it while it streams). Every
-refusal that concerns a known grant is written to the ledger before it is raised.
+No unit of work on the way in: one read (token, grant and sealed credential), the checks
+in memory, then one statement that takes the contract counters and commits on its own.
+A refusal that concerns a known grant is written to the ledger, in a unit of work of its
+own, before it is raised. Nothing is held while the holder is called (SQLite has one
+writer connection per process: a transfer must never hold it while it streams).
 """
 
 from __future__ import annotations
@@ -22,12 +24,13 @@ from broker.http.problems import Problem
 from broker.keys import CLOCK, ENGINE
 from broker.quota import ContractLimitReached, take_request
 from broker.storage.registry import HolderRecord
-from broker.storage.tokens import TokenRecord
+from broker.storage.tokens import TokenRecord, read_for_transfer
 from broker.storage.uow import SqlUnitOfWork
-from consent.errors import InvalidRange, QuotaExceeded, TransferDenied
+from consent.errors import QuotaExceeded, TransferDenied
 from consent.model import Consent
+from consent.policy import check_transfer
 from consent.registry import ResourceSpec
-from consent.usecases import authorize_transfer, record_denial, record_transfer
+from consent.usecases import record_denial, record_transfer
 
 
 @dataclass(frozen=True)
@@ -83,102 +86,95 @@ def _check_grant(token: TokenRecord, consent: Consent | None) -> Consent:
 
 async def admit(request: web.Request, holder_id: str, resource: str, token: str) -> Ticket:
     app = request.app
-    async with SqlUnitOfWork(app[ENGINE], app[CLOCK]) as uow:
-        now = uow.now
-        # The token, its grant and the grant's sealed holder credential in one statement
-        # (one trip to the driver on SQLite); the policy check below uses this very read.
-        found = await uow.tokens.find_for_transfer(hash_token(token))
-        grant = _live(None if found is None else found[0], now)
-        # The holder comes from the per-app cache (broker.holder_cache); the token above and
-        # the consent below are read from the database on every request, never cached.
-        cached = await holder_cache(app).get(uow.conn, holder_id)
-        spec = cached.record.manifest.resource(resource) if cached is not None else None
-        if cached is None or spec is None:
-            raise Problem(
-                404, "not_found", f"no resource {resource[:64]!r} at holder {holder_id[:64]!r}"
-            )
-        holder = cached.record
-        consent = _check_grant(grant, None if found is None else found[1])
-        dates = await _check_policy(request, uow, consent, cached, spec, now)
-        await _take_quota(uow, consent, holder, resource, now)
-        sealed = None if found is None else found[2]
-        if sealed is None:
-            await _no_credential(uow, consent, resource, dates.start, dates.end, now)
-        # Only the contract counters were written: they need not wait for the disk (the
-        # transfer's ledger entry, written after it, is committed durably). On SQLite they
-        # are committed already (``take_pair``), and this sends nothing.
-        await uow.commit(durable=False)
-    credential = open_consent_credential(app, consent.id, sealed)
-    return Ticket(consent, holder, spec, credential, dates.start, dates.end)
-
-
-async def _check_policy(
-    request: web.Request,
-    uow: SqlUnitOfWork,
-    consent: Consent,
-    holder: CachedHolder,
-    spec: ResourceSpec,
-    now: datetime,
-) -> DateRange:
+    engine = app[ENGINE]
+    now = app[CLOCK]()
+    # The token, its grant and the grant's sealed holder credential in one statement, read
+    # fresh on every request, never cached (on SQLite on the event loop's own connection,
+    # not the writer's); the policy check below uses this very read.
+    found = await read_for_transfer(engine, hash_token(token))
+    grant = _live(None if found is None else found[0], now)
+    cached = await _holder(app, holder_id)
+    spec = cached.record.manifest.resource(resource) if cached is not None else None
+    if cached is None or spec is None:
+        raise Problem(
+            404, "not_found", f"no resource {resource[:64]!r} at holder {holder_id[:64]!r}"
+        )
+    holder = cached.record
+    consent = _check_grant(grant, None if found is None else found[1])
     try:
         dates = parse_range(request, spec.dated)
-    except InvalidRange as denial:
-        await record_denial(uow, consent, resource=spec.name, reason=denial.reason, now=now)
-        raise denied(denial, consent.id) from None
-    try:
-        await authorize_transfer(
-            uow,
-            consent_id=consent.id,
-            holder=holder.record.manifest.id,
+        check_transfer(
+            consent,
+            holder=holder.manifest.id,
             resource=spec.name,
             start=dates.start,
             end=dates.end,
             now=now,
-            blocked_services=holder.blocked,
-            consent=consent,
+            blocked_services=cached.blocked,
         )
-    except TransferDenied as denial:  # authorize_transfer has put it in the ledger
-        raise denied(denial, consent.id) from None
-    return dates
-
-
-async def _take_quota(
-    uow: SqlUnitOfWork, consent: Consent, holder: HolderRecord, resource: str, now: datetime
-) -> None:
+    except TransferDenied as denial:
+        await _refuse(app, consent, spec.name, denial, now)
     try:
-        await take_request(
-            uow.conn,
-            holder=holder.manifest.id,
-            service=consent.service,
-            terms=holder.manifest.contract,
-            now=now,
-            durable=False,  # see admit: the counters need not wait for the disk
-        )
+        # Only the contract counters are written, and they need not wait for the disk
+        # (the transfer's ledger entry, written after it, is committed durably): one
+        # statement that commits at once (``SqlCounters.take_pair``), no unit of work.
+        async with engine.connect() as conn:
+            await take_request(
+                conn,
+                holder=holder.manifest.id,
+                service=consent.service,
+                terms=holder.manifest.contract,
+                now=now,
+                durable=False,
+            )
     except QuotaExceeded as denial:
+        await _refuse(app, consent, resource, denial, now)
+    sealed = None if found is None else found[2]
+    if sealed is None:
+        await _no_credential(app, consent, resource, dates, now)
+    credential = open_consent_credential(app, consent.id, sealed)
+    return Ticket(consent, holder, spec, credential, dates.start, dates.end)
+
+
+async def _holder(app: web.Application, holder_id: str) -> CachedHolder | None:
+    """The holder from the per-app cache (``broker.holder_cache``); read on the writer's
+    connection when it is not there, as every cache fill is (its invalidation follows
+    the writer's commits)."""
+    cache = holder_cache(app)
+    hit = cache.fresh(holder_id)
+    if hit is not None:
+        return hit
+    async with app[ENGINE].connect() as conn:
+        return await cache.get(conn, holder_id)
+
+
+async def _refuse(
+    app: web.Application, consent: Consent, resource: str, denial: TransferDenied, now: datetime
+) -> NoReturn:
+    """Put the refusal on record, then raise its answer. The unit of work is opened only
+    here, after the admission's own connection is given back (on SQLite a unit of work
+    inside another would wait for itself)."""
+    async with SqlUnitOfWork(app[ENGINE], app[CLOCK]) as uow:
         await record_denial(uow, consent, resource=resource, reason=denial.reason, now=now)
-        raise denied(denial, consent.id) from None
+    raise denied(denial, consent.id) from None
 
 
 async def _no_credential(
-    uow: SqlUnitOfWork,
-    consent: Consent,
-    resource: str,
-    start: date | None,
-    end: date | None,
-    now: datetime,
+    app: web.Application, consent: Consent, resource: str, dates: DateRange, now: datetime
 ) -> NoReturn:
     # An active consent always has one; if it is gone, the holder cannot be asked.
-    await record_transfer(
-        uow,
-        consent,
-        resource=resource,
-        start=start,
-        end=end,
-        outcome="no_holder_credential",
-        bytes_sent=0,
-        records=None,
-        now=now,
-    )
+    async with SqlUnitOfWork(app[ENGINE], app[CLOCK]) as uow:
+        await record_transfer(
+            uow,
+            consent,
+            resource=resource,
+            start=dates.start,
+            end=dates.end,
+            outcome="no_holder_credential",
+            bytes_sent=0,
+            records=None,
+            now=now,
+        )
     raise Problem(
         502, "holder_unavailable", "no holder credential for this grant", grant_id=consent.id
     )

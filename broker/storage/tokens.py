@@ -9,10 +9,11 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects.sqlite.aiosqlite import dialect as aiosqlite_dialect
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.sql.selectable import Select
 
+from broker.storage.engine import shared_readers
 from broker.storage.pg_statements import PgStatement
 from broker.storage.sqlite_driver import execute_many_and_commit, run_on_driver_thread
 from broker.storage.tables import consents, tokens
@@ -141,6 +142,28 @@ TokenWithGrant = tuple["TokenRecord", Consent | None]
 TokenForTransfer = tuple["TokenRecord", Consent | None, str | None]
 
 
+async def read_for_transfer(engine: AsyncEngine, token_hash: str) -> TokenForTransfer | None:
+    """``SqlTokens.find_for_transfer`` outside any unit of work, for a data request's
+    admission: the one statement, read fresh (it sees every commit made before it). On a
+    SQLite file it is read on the event loop's own connection
+    (``SharedReaders.fetch_point``), without waiting for the one writer connection;
+    elsewhere on a connection of its own, outside any transaction."""
+    reads = shared_readers(engine)
+    if reads is None:
+        async with engine.connect() as conn:
+            return await SqlTokens(conn).find_for_transfer(token_hash)
+    statement = _SQLITE_FOR_TRANSFER
+    fetched = await reads.fetch_point(statement.sql, statement.params({"h": token_hash}))
+    return _for_transfer(statement.convert(fetched))
+
+
+def _for_transfer(rows: Sequence[Mapping[Any, Any]]) -> TokenForTransfer | None:
+    if not rows:
+        return None
+    row = rows[0]
+    return token_record(row), grant_of(row), row["grant_credential"]
+
+
 def token_record(row: Mapping[Any, Any]) -> TokenRecord:
     """The token of a row that selected ``tokens`` (its columns by their names)."""
     return TokenRecord(**{name: row[name] for name in _TOKEN_COLUMNS})
@@ -237,10 +260,7 @@ class SqlTokens:
             rows = await _SQLITE_FOR_TRANSFER.rows(driver, h=token_hash)
         else:  # asyncpg directly (broker.storage.pg_statements)
             rows = await _PG_FOR_TRANSFER.rows(self._conn, h=token_hash)
-        row = rows[0] if rows else None
-        if row is None:
-            return None
-        return token_record(row), grant_of(row), row["grant_credential"]
+        return _for_transfer(rows)
 
     async def find_locking_grant(self, token_hash: str) -> TokenWithGrant | None:
         """The token and its grant, the grant's row locked as ``lock_grant`` does, in one

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select, update
 from yarl import URL
 
-from broker.storage.tables import holders
+from broker.storage.tables import consents, holders
 from tests.e2e.data.support import Grant, data_url, days_ago, forget_holder, grant, ledger_of
 from tests.support.stack import HOLDER_CLIENT_ID, Stack, running_stack
 
@@ -75,6 +75,39 @@ async def test_a_consent_withdrawn_at_the_holder_is_holder_consent_missing(
     assert body["reason"] == "holder_consent_missing"
     assert body["holder_error"] == "ADAM-DC-0008"
     assert await _failures(stack, live.grant_id) == ["holder_consent_missing"]
+
+
+async def test_a_grant_whose_holder_credential_is_gone_is_502_and_the_holder_is_not_asked(
+    stack: Stack, http: aiohttp.ClientSession
+) -> None:
+    live = await grant(stack, http)
+    calls_before = await _holder_calls(stack, http)
+    async with http.get(data_url(stack), params=_days(3, 1), headers=live.auth) as response:
+        assert response.status == 200  # the holder is asked while the credential is there
+    assert await _holder_calls(stack, http) == calls_before + 1
+    async with stack.engine.begin() as conn:
+        await conn.execute(
+            update(consents)
+            .where(consents.c.id == live.grant_id)
+            .values(holder_credential_enc=None)
+        )
+    calls_before += 1
+    status, body = await _problem(http, data_url(stack), live, days_ago(3), days_ago(1))
+    assert status == 502
+    assert body["reason"] == "holder_unavailable"
+    assert body["grant_id"] == live.grant_id
+    assert await _failures(stack, live.grant_id) == ["no_holder_credential"]
+    assert await _holder_calls(stack, http) == calls_before
+
+
+def _days(first: int, last: int) -> dict[str, str]:
+    return {"start": days_ago(first), "end": days_ago(last)}
+
+
+async def _holder_calls(stack: Stack, http: aiohttp.ClientSession) -> int:
+    async with http.get(f"{stack.simulator_url}/_simulator/stats") as response:
+        calls: dict[str, int] = (await response.json())["calls"]
+    return sum(n for path, n in calls.items() if path.startswith("/metering_data"))
 
 
 async def test_a_holder_that_is_down_is_502_holder_unavailable(
