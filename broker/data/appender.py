@@ -45,7 +45,6 @@ from broker.ops.ledger_watch import ledger_committed
 from broker.quota import day_window
 from broker.storage.pg_statements import driver_errors, pg_driver
 from broker.storage.sqlite_driver import run_on_driver_thread
-from broker.storage.tokens import sqlite_driver
 from consent.ledger import LedgerEvent
 
 log = structlog.get_logger(__name__)
@@ -78,15 +77,21 @@ async def write_batch(engine: AsyncEngine, entries: list[PendingEntry]) -> None:
             totals[key] = (amount + entry.bytes_sent, count + 1)
     ordered = sorted(totals.items())
     events = [(entry.event, entry.at) for entry in entries]
-    async with engine.connect() as conn:
-        driver = await sqlite_driver(conn)
-        if driver is not None:
-            # SQLite: the same steps in one trip to the driver's thread (broker.data.sqlite_batch).
-            written = await run_on_driver_thread(driver, sqlite_batch.write_batch, ordered, events)
-        else:
-            # PostgreSQL: the same steps on asyncpg directly (broker.data.postgres_batch).
-            async with driver_errors(conn, "ledger batch"):
-                written = await postgres_batch.write_batch(await pg_driver(conn), ordered, events)
+    if engine.dialect.name == "sqlite":
+        # The same steps in one trip to the driver's thread (broker.data.sqlite_batch), on
+        # the writer connection checked out of the pool bare: none of SQLAlchemy's
+        # statement machinery is used, so its connection object would only cost the loop.
+        raw = await engine.raw_connection()
+        try:
+            written = await run_on_driver_thread(
+                raw.driver_connection, sqlite_batch.write_batch, ordered, events
+            )
+        finally:
+            raw.close()
+    else:
+        # PostgreSQL: the same steps on asyncpg directly (broker.data.postgres_batch).
+        async with engine.connect() as conn, driver_errors(conn, "ledger batch"):
+            written = await postgres_batch.write_batch(await pg_driver(conn), ordered, events)
     ledger_committed(engine, written)
 
 
