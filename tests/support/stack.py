@@ -53,6 +53,9 @@ def reserved_port() -> socket.socket:
     once failed a run with "address already in use"; ``free_port`` is for servers of
     other processes, which cannot be handed a socket)."""
     sock = socket.socket()
+    # As asyncio's own listening sockets: the port can be bound again at once once this
+    # server stops, despite the connections it accepted (``restart_broker``).
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     return sock
 
@@ -89,6 +92,19 @@ async def serve(app: web.Application, port: int | socket.socket) -> web.AppRunne
     else:
         await web.TCPSite(runner, "127.0.0.1", port).start()
     return runner
+
+
+async def restart_broker(stack: Stack, **changes: Any) -> None:
+    """Stop the in-process broker and start another on the same port with ``changes`` to
+    its settings, as an operator restarts an instance (it reads its keys and the rest of
+    its settings at start; aiohttp does not let a started application's state change)."""
+    assert stack.broker_app is not None, "the broker runs as a separate process"
+    [runner] = [r for r in stack.runners if r.app is stack.broker_app]
+    await runner.cleanup()
+    stack.runners.remove(runner)
+    stack.settings = stack.settings.model_copy(update=changes)
+    stack.broker_app = create_app(stack.settings)
+    stack.runners.append(await serve(stack.broker_app, stack.settings.port))
 
 
 def _holder_payload(simulator_url: str) -> dict[str, Any]:

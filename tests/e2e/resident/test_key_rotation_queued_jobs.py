@@ -14,17 +14,16 @@ from datetime import UTC, datetime
 
 import aiohttp
 from aiohttp import web
+from pydantic import SecretStr
 from sqlalchemy import update
 
 from broker.crypto import SecretBox
-from broker.holders import ADAPTERS
-from broker.keys import SECRET_BOX
 from broker.storage.tables import jobs
 from providers.grdf.simulator.app import ACTIVE, GRDF_STATE, REVOKED
 from tests.e2e.resident.support import eventually, jobs_for
 from tests.support.flow import coach_auth
 from tests.support.holders import connect_to, details_for, running_holders
-from tests.support.stack import REPO, Stack
+from tests.support.stack import REPO, Stack, restart_broker
 
 
 async def _rotate(stack: Stack, new: str, old: str) -> tuple[int, str]:
@@ -86,10 +85,9 @@ async def test_a_queued_holder_revocation_survives_a_key_rotation(
         [job] = [j for j in await jobs_for(stack, grant_id) if j["kind"] == "holder.revoke"]
         assert job["done_at"] is None and not new_only.needs_rotation(job["payload"]["credential"])
 
-        # The old key is retired; GRDF comes back; the retry is due now (no waiting out
-        # the backoff).
-        stack.broker_app[SECRET_BOX] = new_only
-        stack.broker_app[ADAPTERS].clear()
+        # The broker restarts on the new key alone (the old one retired); GRDF comes
+        # back; the retry is due now (no waiting out the backoff).
+        await restart_broker(stack, encryption_key=SecretStr(new), old_encryption_keys=[])
         await web.TCPSite(runner, "127.0.0.1", port).start()
         async with stack.engine.begin() as conn:
             await conn.execute(
