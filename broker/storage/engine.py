@@ -28,8 +28,9 @@ transaction only before a write, which these connections cannot make, so each ``
 is its own read transaction and sees every transaction committed before it started — a
 revocation committed by the writer is seen by the next read. An in-memory database has
 no readers (another connection would be another database). Lookups by a unique key on the
-hottest paths (``SharedReaders.fetch_point``: a client and its token) are read on the event
-loop's own connection, which never waits for a lock and hands a busy read to a reader.
+hottest paths (``SharedReaders.fetch_point``: a client and its token, a transfer's token
+and grant) are read on the event loop's own connection, which never waits for a lock and
+hands a busy read to a reader.
 
 Every SQLAlchemy statement on SQLite makes one trip to aiosqlite's thread instead of four
 (``broker.storage.sqlite_driver``).
@@ -188,10 +189,11 @@ class SharedReaders:
         the trip to a reader's thread costs the loop and the thread about 50 µs
         (docs/performance.md, round eight): for introspection that trip was a quarter of
         the request. The connection waits for no lock (``busy_timeout=0``): when SQLite
-        answers busy (in WAL mode only while a crashed writer's log is recovered, or a
-        reader races a log restart), the read goes to a reader's thread as before instead
-        of holding the loop. Only point lookups may come here: a scan would hold every
-        request of the instance for its whole length."""
+        answers busy (in WAL mode: another connection holds the database exclusively, a
+        crashed writer's log is being recovered, a reader races a log restart), the read
+        goes to a reader's thread, which waits, instead of holding the loop. Only point
+        lookups may come here: a scan would hold every request of the instance for its
+        whole length."""
         if self._closed:
             raise ValueError("the shared readers are closed")
         connection = self._on_loop or self._open_on_loop()

@@ -28,7 +28,7 @@ from broker.storage.engine import (
     reading_engine,
     shared_readers,
 )
-from broker.storage.tokens import sqlite_driver
+from broker.storage.tokens import read_for_transfer, sqlite_driver
 from broker.storage.uow import SqlUnitOfWork
 from tests.integration.test_oauth_statements import LATER, _token
 from tests.integration.test_repositories import NOW, active_consent, uow
@@ -61,6 +61,11 @@ async def test_the_admission_read_brings_the_grant_and_its_credential(
     assert (found[0], found[1]) == with_grant
     assert found[2] == credential == "sealed-credential"
     assert alone[0].grant_id == "gone" and alone[1] is None and alone[2] is None
+    # The admission's own read, outside any unit of work (on a SQLite file on the event
+    # loop's connection): the same answers.
+    assert await read_for_transfer(engine, "at") == found
+    assert await read_for_transfer(engine, "lost") == alone
+    assert await read_for_transfer(engine, "nope") is None
 
 
 def _is_sqlite_file(engine: AsyncEngine) -> bool:
