@@ -3,13 +3,30 @@ fresh SQLite database for one test."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import aiohttp
 import pytest
+from argon2 import PasswordHasher
 
+from broker.storage import passwords
 from tests.support.stack import Stack, running_stack
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _argon2_at_its_lowest_cost() -> Iterator[None]:
+    """The suite's own password hashes at Argon2id's lowest cost. Every stack seeds a
+    resident and most tests log in: at the production cost (about 80 ms of CPU per hash
+    or check on the development machine, twice that on slower ones) that was a third of
+    the suite's CPU. The hashes stay real Argon2id, made and checked by the same code, and
+    a hash carries its parameters, so a broker started as a process checks them at their
+    own cost; the production parameters are checked where a real process makes a hash
+    (``tests/e2e/test_cli.py``)."""
+    patch = pytest.MonkeyPatch()
+    patch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    yield
+    patch.undo()
 
 
 @pytest.fixture

@@ -18,6 +18,9 @@ from typing import TypeVar
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+# argon2-cffi's defaults: RFC 9106's second recommended option (Argon2id, t=3, 64 MiB,
+# p=4), above OWASP's minimum. A hash carries its parameters, so a hash made with other
+# ones (an earlier release's, or the test suite's cheaper ones) is still checked right.
 _hasher = PasswordHasher()
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -37,6 +39,10 @@ def test_an_operator_sets_up_a_broker_from_the_command_line(
 
     resident = run_cli(["residents", "add", "a@b.fr", "Alex"], operator_env, "long enough pw\n")
     assert resident.returncode == 0 and "created" in resident.stdout
+    # Hashed at the production cost (the suite's own hashes are cheaper: tests/conftest.py).
+    with closing(sqlite3.connect(tmp_path / "cli.sqlite3")) as db:
+        [(stored,)] = db.execute("SELECT password_hash FROM residents").fetchall()
+    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
     short = run_cli(["residents", "add", "c@d.fr", "Cleo"], operator_env, "short\n")
     assert short.returncode == 1
 
