@@ -62,7 +62,9 @@ async def test_a_queued_holder_revocation_survives_a_key_rotation(
         port = int(holders.urls["grdf"].rsplit(":", 1)[1])
         await site.stop()
         assert runner.server is not None
-        await runner.server.shutdown(0)  # and drops the connections kept alive
+        # And drop the connections kept alive (a timeout of 0 means no timeout at all: it
+        # would wait until the broker's client closes them, 15 s later).
+        await runner.server.shutdown(0.1)
         async with http.delete(
             f"{stack.broker_url}/oauth/grants/{grant_id}", headers=coach_auth(stack)
         ) as response:
