@@ -7,12 +7,14 @@ acknowledged."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 import aiohttp
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from broker.storage.tables import consents
+from broker.storage.tables import consents, jobs
 from broker.unit import unit_of_work
 from consent.model import Actor
 from consent.usecases import revoke
@@ -151,14 +153,32 @@ async def test_a_notice_is_retried_until_the_service_acknowledges_it(
         live = await grant(stack, http)
         await _by_service_delete(stack, http, live)
         await notice_for(stack, inbox, live.grant_id, "consent-revoked")
-        # The first attempt got a 503; the same notice (same jti) came again after backoff.
-        await notice_for(stack, inbox, live.grant_id, "consent-revoked", within=30)
 
-        async def delivered() -> bool:
+        async def notify_job() -> dict[str, Any]:
             [job] = [
                 j for j in await jobs_for(stack, live.grant_id) if j["kind"] == "service.notify"
             ]
-            return job["done_at"] is not None
+            return job
+
+        async def put_off() -> bool:
+            job = await notify_job()
+            return job["attempts"] == 1 and job["last_error"] is not None
+
+        # The first attempt got a 503: the job is put off by the first backoff (5 s), then
+        # made due at once rather than waited for.
+        await eventually(put_off)
+        job = await notify_job()
+        assert job["done_at"] is None
+        assert job["run_after"] > datetime.now(UTC)  # put off, not due again at once
+        async with stack.engine.begin() as conn:
+            await conn.execute(
+                update(jobs).where(jobs.c.id == job["id"]).values(run_after=datetime.now(UTC))
+            )
+        # The same notice (same jti) comes again.
+        await notice_for(stack, inbox, live.grant_id, "consent-revoked", within=30)
+
+        async def delivered() -> bool:
+            return (await notify_job())["done_at"] is not None
 
         await eventually(delivered, within=30)
         received = await notices(stack, inbox)
