@@ -162,7 +162,7 @@ async def test_a_holder_that_times_out_is_504(tmp_path: Path, http: aiohttp.Clie
     # is silent on a real socket for longer than that.
     async with running_stack(tmp_path, settings_overrides={"holder_timeout": 1.0}) as stack:
         live = await _warm(stack, http)
-        await _fault(stack, http, "slow", seconds=4)
+        await _fault(stack, http, "slow", seconds=2)
         status, body = await _problem(http, data_url(stack), live, days_ago(3), days_ago(1))
         assert status == 504
         assert body["reason"] == "holder_unavailable"
