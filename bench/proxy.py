@@ -4,7 +4,8 @@ broker, at the same concurrency, in the same run.
 Two resources (a year of ``daily_consumption``, 7 days of ``consumption_load_curve``) at
 two concurrencies: 1, where the difference of latencies is the broker's own cost per
 request, and ``concurrency``, where the ratio of throughputs shows what it costs a busy
-service. Direct and proxied passes alternate so that a change in machine load hits both.
+service. Direct and proxied passes alternate, several short ones each (``ROUNDS``), so that
+a change in machine load hits both.
 """
 
 from __future__ import annotations
@@ -54,11 +55,34 @@ def _caller(http: aiohttp.ClientSession, url: str, params: dict[str, str], token
     return call
 
 
-async def _pass(call: Call, plan: Plan, concurrency: int) -> Run:
-    await closed_loop(call, concurrency=concurrency, requests=plan.warmup, seconds=plan.seconds)
-    return await closed_loop(
-        call, concurrency=concurrency, requests=plan.requests, seconds=plan.seconds
-    )
+# Each side's requests are sent in this many short passes, the two sides alternating.
+ROUNDS = 4
+
+
+async def _alternating(
+    direct: Call, proxied: Call, plan: Plan, concurrency: int
+) -> tuple[Run, Run]:
+    """Both sides measured in ``ROUNDS`` short passes each, alternating (direct, proxied,
+    direct, ...), their samples pooled. The host's speed moves within seconds (the
+    yardstick, docs/performance.md round eight): one long pass of each let a change
+    between the two passes land on one side only, and the difference of two medians
+    moved by more than the broker's own cost from one run to the next. Within a pass the
+    requests still follow each other as one service's would."""
+    for call in (direct, proxied):
+        await closed_loop(call, concurrency=concurrency, requests=plan.warmup, seconds=plan.seconds)
+    pooled = (Run(), Run())
+    for _ in range(ROUNDS):
+        for call, into in zip((direct, proxied), pooled, strict=True):
+            run = await closed_loop(
+                call,
+                concurrency=concurrency,
+                requests=plan.requests // ROUNDS,
+                seconds=plan.seconds / ROUNDS,
+            )
+            into.latencies += run.latencies
+            into.failures += run.failures
+            into.elapsed += run.elapsed
+    return pooled
 
 
 async def measure(stack: Stack, plan: Plan) -> dict[str, Any]:
@@ -79,8 +103,7 @@ async def measure(stack: Stack, plan: Plan) -> dict[str, Any]:
             )
             per_level: dict[str, Any] = {}
             for concurrency in (1, plan.concurrency):
-                d = await _pass(direct, plan, concurrency)
-                p = await _pass(proxied, plan, concurrency)
+                d, p = await _alternating(direct, proxied, plan, concurrency)
                 per_level["c1" if concurrency == 1 else "loaded"] = _compare(d, p, concurrency)
             results[resource] = per_level
     return {"plan": plan.__dict__, "resources": results}
