@@ -82,6 +82,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
                     throttled=False,
                     login=login,
                 )
+            await staff_repo.clear_failures(login)
             session_id = await staff_repo.open_session(
                 staff.id, now, request.app[SETTINGS].session_ttl
             )

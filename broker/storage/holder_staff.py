@@ -68,6 +68,15 @@ class SqlHolderStaff:
             insert(login_attempts).values(login=attempt_key(THROTTLE_PREFIX, login), at=now)
         )
 
+    async def clear_failures(self, login: str) -> None:
+        """Forget this name's failed logins (after a successful one), as a resident's are;
+        the address's count stays (``broker/web/throttle.py``)."""
+        await self._conn.execute(
+            delete(login_attempts).where(
+                login_attempts.c.login == attempt_key(THROTTLE_PREFIX, login)
+            )
+        )
+
     async def open_session(self, staff_id: str, now: datetime, ttl: int) -> str:
         session_id = secrets.token_urlsafe(32)
         await self._conn.execute(

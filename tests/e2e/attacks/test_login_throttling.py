@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 import aiohttp
 import pytest
 
+from broker.console.routes import MAX_FAILURES as CONSOLE_MAX_FAILURES
 from broker.storage import passwords
 from broker.storage.holder_staff import SqlHolderStaff
 from broker.storage.uow import SqlUnitOfWork
@@ -157,6 +158,25 @@ async def test_a_locked_staff_account_shows_nothing_on_the_resident_form(stack: 
     async with _client("127.0.0.6") as prober:
         # The staff key's exact string, typed as a resident name: a plain failure.
         assert await _login(stack, prober, f"console:{STAFF_LOGIN}", "wrong") == 401
+
+
+@pytest.mark.parametrize("console", [False, True], ids=["resident", "console"])
+async def test_a_successful_login_clears_its_names_failure_count(
+    stack: Stack, console: bool
+) -> None:
+    """Mistakes short of the limit, then the right password: the name's count starts
+    afresh, at the resident form and the console alike (the address's count does not: see
+    ``test_a_good_login_does_not_reset_the_address_count``)."""
+    if console:
+        await _add_staff(stack)
+        login, password, limit = STAFF_LOGIN, STAFF_PASSWORD, CONSOLE_MAX_FAILURES
+    else:
+        login, password, limit = stack.resident_login, stack.resident_password, MAX_FAILURES
+    for _ in range(2):
+        async with _client("127.0.0.7") as person:  # a new browser: logged out again
+            for _ in range(limit - 1):
+                assert await _login(stack, person, login, "wrong", console=console) == 401
+            assert await _login(stack, person, login, password, console=console) == 303
 
 
 async def test_a_burst_of_attempts_on_one_login_is_counted_as_if_sent_in_turn(
