@@ -47,14 +47,11 @@ def granted_details(consent: Consent) -> list[dict[str, Any]]:
     return [consent.granted_detail().model_dump(mode="json")]
 
 
-async def issue_tokens(
-    uow: SqlUnitOfWork, consent: Consent, client_id: str, access_ttl: int
-) -> dict[str, Any]:
-    """Add an access and a refresh token for the grant and commit the unit of work; return
-    the token response body (docs/wire.md). On SQLite the insert and the commit are one
-    trip to the driver's thread (``SqlTokens.add_many_and_commit``): the token endpoint
-    holds the one writer connection meanwhile, so every trip saved is throughput."""
-    now = uow.now
+def mint_tokens(
+    consent: Consent, client_id: str, access_ttl: int, now: datetime
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """A new access and refresh token for the grant: their rows (hashed, for the store)
+    and the token response body that carries them (docs/wire.md)."""
     access_expires = now + timedelta(seconds=access_ttl)
     if consent.expires_at is not None:
         access_expires = min(access_expires, consent.expires_at)
@@ -73,12 +70,7 @@ async def issue_tokens(
             (refresh, "refresh", consent.expires_at),
         )
     ]
-    if not await uow.tokens.add_many_and_commit(rows):
-        await uow.tokens.add_many(rows)
-    # After the driver's commit this only closes SQLAlchemy's transaction (nothing is
-    # sent: ``broker.storage.engine._skip_idle_ends``) and runs its commit listeners.
-    await uow.commit()
-    return {
+    body = {
         "access_token": access,
         "token_type": "Bearer",
         "expires_in": max(1, int((access_expires - now).total_seconds())),
@@ -86,3 +78,20 @@ async def issue_tokens(
         "grant_id": consent.id,
         "authorization_details": granted_details(consent),
     }
+    return rows, body
+
+
+async def issue_tokens(
+    uow: SqlUnitOfWork, consent: Consent, client_id: str, access_ttl: int
+) -> dict[str, Any]:
+    """Add an access and a refresh token for the grant and commit the unit of work; return
+    the token response body (docs/wire.md). On SQLite the insert and the commit are one
+    trip to the driver's thread (``SqlTokens.add_many_and_commit``): the token endpoint
+    holds the one writer connection meanwhile, so every trip saved is throughput."""
+    rows, body = mint_tokens(consent, client_id, access_ttl, uow.now)
+    if not await uow.tokens.add_many_and_commit(rows):
+        await uow.tokens.add_many(rows)
+    # After the driver's commit this only closes SQLAlchemy's transaction (nothing is
+    # sent: ``broker.storage.engine._skip_idle_ends``) and runs its commit listeners.
+    await uow.commit()
+    return body

@@ -16,15 +16,14 @@ from multidict import MultiDict
 from broker.crypto import hash_token
 from broker.http.jsonbody import json_answer
 from broker.keys import CLOCK, ENGINE, SETTINGS
-from broker.oauth import pkce
 from broker.oauth.client_auth import begin_authentication
+from broker.oauth.code_exchange import code_problem, exchange_in_one_trip
 from broker.oauth.errors import InvalidGrant, InvalidRequest, UnsupportedGrantType
 from broker.oauth.forms import param, read_form, required
 from broker.oauth.issue import grant_usable, issue_tokens
 from broker.oauth.refresh import refresh_grant
 from broker.oauth.store import oauth_store
 from broker.storage.engine import shared_readers
-from broker.storage.oauth_codes import CodeRecord
 from broker.storage.uow import SqlUnitOfWork
 from consent.registry import ServiceRegistration
 
@@ -43,6 +42,11 @@ async def token(request: web.Request) -> web.Response:
         # SQLite: the client is checked on the shared readers before the one writer
         # connection is taken, so that the writer is held only for what writes.
         service = await pending.check_shared(reads)
+        if param(form, "grant_type", max_length=64) == "authorization_code":
+            body = await exchange_in_one_trip(request, form, service, reads)
+            if body is not None:
+                log.info("token.issued", client_id=service.client_id, grant_id=body["grant_id"])
+                return json_answer(body, headers=NO_STORE)
     async with SqlUnitOfWork(request.app[ENGINE], request.app[CLOCK]) as uow:
         if presented is not None:
             # The client, the refresh token and its grant (locked) read together.
@@ -95,7 +99,7 @@ async def _authorization_code(
         log.warning("token.code_replayed", client_id=service.client_id, revoked=killed)
         raise InvalidGrant("authorization code already used; its tokens are revoked")
     record, consent = burnt
-    problem = _code_problem(record, redirect_uri, verifier, uow)
+    problem = code_problem(record, redirect_uri, verifier, uow.now)
     if problem is None and not grant_usable(consent, uow.now):
         problem = "the grant is no longer active"
     if problem is not None or consent is None:
@@ -106,15 +110,3 @@ async def _authorization_code(
     )
     log.info("token.issued", client_id=service.client_id, grant_id=consent.id)
     return body
-
-
-def _code_problem(
-    record: CodeRecord, redirect_uri: str, verifier: str, uow: SqlUnitOfWork
-) -> str | None:
-    if record.expired(uow.now):
-        return "authorization code expired"
-    if redirect_uri != record.redirect_uri:
-        return "redirect_uri differs from the one of the authorization request"
-    if not pkce.verify_s256(verifier, record.code_challenge):
-        return "code_verifier does not match the code_challenge"
-    return None

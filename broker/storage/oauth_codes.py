@@ -6,18 +6,21 @@ assertion expires, so that a replayed assertion is refused.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import sqlite3
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from broker.storage.engine import SharedReaders
 from broker.storage.oauth_par import aware
+from broker.storage.sqlite_driver import run_on_driver_thread
 from broker.storage.tables import auth_codes, client_assertions, consents
-from broker.storage.tokens import SqliteStatement, sqlite_driver
+from broker.storage.tokens import SqliteStatement, sqlite_driver, sqlite_insert
 from consent.model import Consent
 
 
@@ -35,26 +38,120 @@ class CodeRecord:
         return now >= aware(self.expires_at)
 
 
+_UNUSED_OF_CLIENT = (
+    auth_codes.c.code_hash == bindparam("h"),
+    auth_codes.c.client_id == bindparam("client"),
+    auth_codes.c.used_at.is_(None),
+)
+# What a burn returns of the code, and its grant's stored JSON (None if the grant is gone).
+_BURNT = (
+    auth_codes.c.consent_id,
+    auth_codes.c.redirect_uri,
+    auth_codes.c.code_challenge,
+    auth_codes.c.expires_at,
+    select(consents.c.data)
+    .where(consents.c.id == auth_codes.c.consent_id)
+    .scalar_subquery()
+    .label("grant_data"),
+)
 _BURN = (
-    update(auth_codes)
-    .where(
-        auth_codes.c.code_hash == bindparam("h"),
-        auth_codes.c.client_id == bindparam("client"),
-        auth_codes.c.used_at.is_(None),
-    )
-    .values(used_at=bindparam("now"))
-    .returning(
-        auth_codes.c.consent_id,
-        auth_codes.c.redirect_uri,
-        auth_codes.c.code_challenge,
-        auth_codes.c.expires_at,
-        select(consents.c.data)
-        .where(consents.c.id == auth_codes.c.consent_id)
-        .scalar_subquery()
-        .label("grant_data"),
-    )
+    update(auth_codes).where(*_UNUSED_OF_CLIENT).values(used_at=bindparam("now")).returning(*_BURNT)
 )
 _SQLITE_BURN = SqliteStatement(_BURN)
+# The same columns of the same code, read without burning it.
+_SQLITE_PEEK = SqliteStatement(select(*_BURNT).where(*_UNUSED_OF_CLIENT))
+
+
+def _record(code_hash: str, client_id: str, row: Mapping[str, Any]) -> CodeRecord:
+    return CodeRecord(
+        code_hash=code_hash,
+        client_id=client_id,
+        consent_id=row["consent_id"],
+        redirect_uri=row["redirect_uri"],
+        code_challenge=row["code_challenge"],
+        expires_at=row["expires_at"],
+        used_at=None,
+    )
+
+
+def _grant(row: Mapping[str, Any]) -> Consent | None:
+    data = row["grant_data"]
+    return None if data is None else Consent.model_validate(data)
+
+
+@dataclass(frozen=True)
+class PeekedCode:
+    """An unused code of a client and its grant, read on SQLite's shared readers, with
+    the row as stored (what ``burn_and_add_tokens`` compares the burn's row with)."""
+
+    record: CodeRecord
+    grant: Consent | None
+    stored: tuple[Any, ...]
+
+
+async def peek_unused(reads: SharedReaders, code_hash: str, client_id: str) -> PeekedCode | None:
+    """The unused code ``code_hash`` of ``client_id`` with its grant, read without
+    writing (a point lookup: ``SharedReaders.fetch_point``); None if there is none."""
+    values = {"h": code_hash, "client": client_id}
+    fetched = await reads.fetch_point(_SQLITE_PEEK.sql, _SQLITE_PEEK.params(values))
+    if len(fetched) != 1:
+        return None
+    row = _SQLITE_PEEK.convert(fetched)[0]
+    return PeekedCode(_record(code_hash, client_id, row), _grant(row), tuple(fetched[0]))
+
+
+async def burn_and_add_tokens(
+    engine: AsyncEngine,
+    peeked: PeekedCode,
+    now: datetime,
+    token_rows: Sequence[Mapping[str, Any]],
+) -> bool:
+    """Burn the peeked code and add ``token_rows`` in one transaction, in one trip to the
+    driver's thread on the writer connection (SQLite). True if done; False, with nothing
+    written, if the code is no longer what was peeked (burnt meanwhile, or it or its grant
+    changed): the caller then goes the long way, which burns it and decides anew."""
+    values = {"h": peeked.record.code_hash, "client": peeked.record.client_id, "now": now}
+    add_sql, add_params = sqlite_insert(token_rows)
+    raw = await engine.raw_connection()
+    try:
+        done: bool = await run_on_driver_thread(
+            raw.driver_connection,
+            _burn_then_add,
+            _SQLITE_BURN.sql,
+            _SQLITE_BURN.params(values),
+            peeked.stored,
+            add_sql,
+            add_params,
+        )
+    finally:
+        raw.close()
+    return done
+
+
+def _burn_then_add(
+    connection: sqlite3.Connection,
+    burn_sql: str,
+    burn_params: tuple[Any, ...],
+    expected: tuple[Any, ...],
+    add_sql: str,
+    add_params: list[tuple[Any, ...]],
+) -> bool:
+    """On the driver's thread: the burn, compared with ``expected`` (the code's row when
+    its checks were made, raw as SQLite stores it), then the tokens and the commit; a
+    burn that differs is rolled back. ``sqlite3`` opens the transaction at the burn."""
+    if connection.in_transaction:  # the writer is shared: never commit someone else's work
+        raise RuntimeError("the code exchange needs the writer connection outside a transaction")
+    try:
+        burnt = connection.execute(burn_sql, burn_params).fetchall()
+        if len(burnt) != 1 or tuple(burnt[0]) != expected:
+            connection.rollback()
+            return False
+        connection.executemany(add_sql, add_params)
+        connection.commit()
+    except BaseException:
+        connection.rollback()
+        raise
+    return True
 
 
 class SqlAuthCodes:
@@ -84,17 +181,7 @@ class SqlAuthCodes:
             row = (await self._conn.execute(_BURN, values)).mappings().first()
         if row is None:
             return None
-        data = row["grant_data"]
-        record = CodeRecord(
-            code_hash=code_hash,
-            client_id=client_id,
-            consent_id=row["consent_id"],
-            redirect_uri=row["redirect_uri"],
-            code_challenge=row["code_challenge"],
-            expires_at=row["expires_at"],
-            used_at=None,
-        )
-        return record, None if data is None else Consent.model_validate(data)
+        return _record(code_hash, client_id, row), _grant(row)
 
     async def mark_used(self, code_hash: str, now: datetime) -> bool:
         """Burn the code; False if it was already used (a replay or a lost race)."""

@@ -136,6 +136,12 @@ _ADD_MANY = insert(tokens).values({name: bindparam(name) for name in _ADDED})
 _SQLITE_ADD = SqliteStatement(_ADD_MANY)
 
 
+def sqlite_insert(rows: Sequence[Mapping[str, Any]]) -> tuple[str, list[tuple[Any, ...]]]:
+    """The insert of token ``rows`` (keys: those of ``SqlTokens.add``) as SQLite's SQL and
+    its parameters, for a function that runs it on the driver's thread itself."""
+    return _SQLITE_ADD.sql, [_SQLITE_ADD.params(row) for row in rows]
+
+
 # A token and its grant (None if the grant is gone).
 TokenWithGrant = tuple["TokenRecord", Consent | None]
 # The same and the grant's sealed holder credential (None if the grant is gone or has none).

@@ -1,0 +1,134 @@
+"""The code exchange in one trip on SQLite (``peek_unused``, ``burn_and_add_tokens``):
+the code and its grant read without the writer, then burnt, compared with what was read
+and the tokens added, in one transaction. Anything that changed in between (the code burnt
+by another exchange, the grant revoked) leaves nothing written, for the long way to decide."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from broker.storage.engine import make_engine, shared_readers
+from broker.storage.oauth_codes import SqlAuthCodes, burn_and_add_tokens, peek_unused
+from consent import usecases
+from consent.model import Actor
+from tests.integration.test_oauth_statements import LATER, _code, _token
+from tests.integration.test_repositories import NOW, active_consent, uow
+from tests.support.databases import fresh_database
+
+CLIENT = "carbon-coach"
+
+
+@pytest.fixture
+async def sqlite_engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    async with fresh_database("sqlite", tmp_path, migrated=True) as url:
+        engine = make_engine(url)
+        yield engine
+        await engine.dispose()
+
+
+async def _with_code(engine: AsyncEngine, code_hash: str = "c1") -> None:
+    await active_consent(engine)
+    async with uow(engine) as u:
+        await SqlAuthCodes(u.conn).add(_code(code_hash))
+        await u.commit()
+
+
+async def _state(engine: AsyncEngine, code_hash: str = "c1") -> tuple[bool, bool]:
+    """Whether the code is burnt, and whether the tokens were added."""
+    async with uow(engine) as u:
+        code = await SqlAuthCodes(u.conn).get(code_hash)
+        added = await u.tokens.find("at") is not None or await u.tokens.find("rt") is not None
+    assert code is not None
+    return code.used_at is not None, added
+
+
+def _tokens() -> list[dict[str, object]]:
+    return [_token("at", "access"), _token("rt")]
+
+
+async def test_a_code_read_then_burnt_with_its_tokens_in_one_trip(
+    sqlite_engine: AsyncEngine,
+) -> None:
+    await _with_code(sqlite_engine)
+    reads = shared_readers(sqlite_engine)
+    assert reads is not None
+    assert await peek_unused(reads, "c1", "another-client") is None
+    assert await peek_unused(reads, "unknown", CLIENT) is None
+    peeked = await peek_unused(reads, "c1", CLIENT)
+    assert peeked is not None
+    assert peeked.record == _code("c1")
+    assert peeked.grant is not None and peeked.grant.id == "grant-1"
+    assert await burn_and_add_tokens(sqlite_engine, peeked, LATER, _tokens())
+    assert await _state(sqlite_engine) == (True, True)
+    async with uow(sqlite_engine) as u:
+        burnt = await SqlAuthCodes(u.conn).get("c1")
+    assert burnt is not None and burnt.used_at == LATER
+    # Used now: nothing more to peek, and the same peek cannot burn it twice.
+    assert await peek_unused(reads, "c1", CLIENT) is None
+    assert not await burn_and_add_tokens(sqlite_engine, peeked, LATER, [_token("other")])
+
+
+async def test_a_code_burnt_by_another_exchange_meanwhile_writes_nothing(
+    sqlite_engine: AsyncEngine,
+) -> None:
+    await _with_code(sqlite_engine)
+    reads = shared_readers(sqlite_engine)
+    assert reads is not None
+    peeked = await peek_unused(reads, "c1", CLIENT)
+    assert peeked is not None
+    async with uow(sqlite_engine) as u:
+        assert await SqlAuthCodes(u.conn).burn("c1", CLIENT, NOW) is not None
+        await u.commit()
+    assert not await burn_and_add_tokens(sqlite_engine, peeked, LATER, _tokens())
+    async with uow(sqlite_engine) as u:
+        code = await SqlAuthCodes(u.conn).get("c1")
+        assert await u.tokens.find("at") is None and await u.tokens.find("rt") is None
+    assert code is not None and code.used_at == NOW  # the other exchange's burn stands
+
+
+async def test_a_grant_revoked_between_the_read_and_the_burn_gets_no_tokens(
+    sqlite_engine: AsyncEngine,
+) -> None:
+    """The race a check-then-write invites: the grant was live when its code was read and
+    checked, and is revoked before the writer is taken. The burn sees the grant's new
+    text and the whole trip is rolled back: no tokens, and the code left for the long way
+    (which burns it and refuses the exchange)."""
+    await _with_code(sqlite_engine)
+    reads = shared_readers(sqlite_engine)
+    assert reads is not None
+    peeked = await peek_unused(reads, "c1", CLIENT)
+    assert peeked is not None and peeked.grant is not None and peeked.grant.state.is_live
+    async with uow(sqlite_engine) as u:
+        await usecases.revoke(
+            u,
+            consent_id="grant-1",
+            actor=Actor(kind="resident", id="res_1"),
+            reason="resident_request",
+            now=NOW,
+        )
+    assert not await burn_and_add_tokens(sqlite_engine, peeked, LATER, _tokens())
+    assert await _state(sqlite_engine) == (False, False)
+
+
+async def test_a_failure_in_the_trip_rolls_the_burn_back(sqlite_engine: AsyncEngine) -> None:
+    await _with_code(sqlite_engine)
+    async with uow(sqlite_engine) as u:
+        await u.tokens.add_many([_token("rt")])  # the second token's hash is taken
+        await u.commit()
+    reads = shared_readers(sqlite_engine)
+    assert reads is not None
+    peeked = await peek_unused(reads, "c1", CLIENT)
+    assert peeked is not None
+    with pytest.raises(sqlite3.IntegrityError):
+        await burn_and_add_tokens(sqlite_engine, peeked, LATER, _tokens())
+    async with uow(sqlite_engine) as u:
+        code = await SqlAuthCodes(u.conn).get("c1")
+        assert await u.tokens.find("at") is None
+    assert code is not None and code.used_at is None
+    # The writer connection came back clean: the next trip works.
+    assert await burn_and_add_tokens(sqlite_engine, peeked, LATER, [_token("at", "access")])
