@@ -10,17 +10,20 @@ a reuse, which is why clients must serialise their refreshes (the SDK does).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import structlog
 from aiohttp import web
 
-from broker.keys import SETTINGS
+from broker.keys import CLOCK, ENGINE, SETTINGS
+from broker.oauth.client_auth import PendingClient
 from broker.oauth.errors import InvalidGrant
-from broker.oauth.issue import grant_usable, issue_tokens, token_usable
-from broker.storage.tokens import TokenRecord, TokenWithGrant
+from broker.oauth.issue import grant_usable, issue_tokens, mint_tokens, token_usable
+from broker.storage.engine import SharedReaders
+from broker.storage.tokens import TokenRecord, TokenWithGrant, rotate_and_add_tokens
 from broker.storage.uow import SqlUnitOfWork
-from consent.model import Actor
+from consent.model import Actor, Consent
 from consent.registry import ServiceRegistration
 from consent.usecases import revoke
 
@@ -54,6 +57,42 @@ async def refresh_grant(
     body = await issue_tokens(  # commits
         uow, consent, service.client_id, request.app[SETTINGS].access_token_ttl
     )
+    log.info("token.refreshed", client_id=service.client_id, grant_id=consent.id)
+    return body
+
+
+async def refresh_in_one_trip(
+    request: web.Request, pending: PendingClient, token_hash: str, reads: SharedReaders
+) -> dict[str, Any] | None:
+    """On SQLite, for a ``client_secret_basic`` client: ``refresh_grant`` with the client,
+    the token and its grant read on the shared readers and checked before the writer is
+    taken, then one trip that retires the token (if it is still neither rotated nor
+    revoked), confirms the grant's stored JSON is the one checked, adds the new pair and
+    commits (``rotate_and_add_tokens``; see ``broker.oauth.code_exchange`` for why).
+
+    A client that fails is refused here as the long way would refuse it. None for
+    anything else amiss (an unknown, foreign, retired, expired or revoked token, a grant
+    no longer usable, or a token or grant that changed before the write): the long way
+    then decides, with the reuse detection of a retired token."""
+    service, record, grant_text = await pending.check_with_token_shared(reads, token_hash)
+    now = request.app[CLOCK]()
+    if (
+        record is None
+        or grant_text is None
+        or record.kind != "refresh"
+        or record.client_id != service.client_id
+        or not token_usable(record, now)
+    ):
+        return None
+    # Parsed as the long way parses it (``grant_of``): the stored JSON, then the model.
+    consent = Consent.model_validate(json.loads(grant_text))
+    if not grant_usable(consent, now):
+        return None
+    ttl = request.app[SETTINGS].access_token_ttl
+    rows, body = mint_tokens(consent, service.client_id, ttl, now)
+    engine = request.app[ENGINE]
+    if not await rotate_and_add_tokens(engine, token_hash, now, consent.id, grant_text, rows):
+        return None
     log.info("token.refreshed", client_id=service.client_id, grant_id=consent.id)
     return body
 

@@ -21,7 +21,7 @@ from broker.oauth.code_exchange import code_problem, exchange_in_one_trip
 from broker.oauth.errors import InvalidGrant, InvalidRequest, UnsupportedGrantType
 from broker.oauth.forms import param, read_form, required
 from broker.oauth.issue import grant_usable, issue_tokens
-from broker.oauth.refresh import refresh_grant
+from broker.oauth.refresh import refresh_grant, refresh_in_one_trip
 from broker.oauth.store import oauth_store
 from broker.storage.engine import shared_readers
 from broker.storage.uow import SqlUnitOfWork
@@ -47,6 +47,10 @@ async def token(request: web.Request) -> web.Response:
             if body is not None:
                 log.info("token.issued", client_id=service.client_id, grant_id=body["grant_id"])
                 return json_answer(body, headers=NO_STORE)
+    if presented is not None and reads is not None and pending.proven is None and pending.basic:
+        body = await refresh_in_one_trip(request, pending, hash_token(presented), reads)
+        if body is not None:
+            return json_answer(body, headers=NO_STORE)
     async with SqlUnitOfWork(request.app[ENGINE], request.app[CLOCK]) as uow:
         if presented is not None:
             # The client, the refresh token and its grant (locked) read together.

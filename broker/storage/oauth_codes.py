@@ -6,7 +6,6 @@ assertion expires, so that a replayed assertion is refused.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,9 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from broker.storage.engine import SharedReaders
 from broker.storage.oauth_par import aware
-from broker.storage.sqlite_driver import run_on_driver_thread
 from broker.storage.tables import auth_codes, client_assertions, consents
-from broker.storage.tokens import SqliteStatement, sqlite_driver, sqlite_insert
+from broker.storage.tokens import SqliteStatement, checked_write, sqlite_driver
 from consent.model import Consent
 
 
@@ -111,47 +109,8 @@ async def burn_and_add_tokens(
     written, if the code is no longer what was peeked (burnt meanwhile, or it or its grant
     changed): the caller then goes the long way, which burns it and decides anew."""
     values = {"h": peeked.record.code_hash, "client": peeked.record.client_id, "now": now}
-    add_sql, add_params = sqlite_insert(token_rows)
-    raw = await engine.raw_connection()
-    try:
-        done: bool = await run_on_driver_thread(
-            raw.driver_connection,
-            _burn_then_add,
-            _SQLITE_BURN.sql,
-            _SQLITE_BURN.params(values),
-            peeked.stored,
-            add_sql,
-            add_params,
-        )
-    finally:
-        raw.close()
-    return done
-
-
-def _burn_then_add(
-    connection: sqlite3.Connection,
-    burn_sql: str,
-    burn_params: tuple[Any, ...],
-    expected: tuple[Any, ...],
-    add_sql: str,
-    add_params: list[tuple[Any, ...]],
-) -> bool:
-    """On the driver's thread: the burn, compared with ``expected`` (the code's row when
-    its checks were made, raw as SQLite stores it), then the tokens and the commit; a
-    burn that differs is rolled back. ``sqlite3`` opens the transaction at the burn."""
-    if connection.in_transaction:  # the writer is shared: never commit someone else's work
-        raise RuntimeError("the code exchange needs the writer connection outside a transaction")
-    try:
-        burnt = connection.execute(burn_sql, burn_params).fetchall()
-        if len(burnt) != 1 or tuple(burnt[0]) != expected:
-            connection.rollback()
-            return False
-        connection.executemany(add_sql, add_params)
-        connection.commit()
-    except BaseException:
-        connection.rollback()
-        raise
-    return True
+    burn = (_SQLITE_BURN.sql, _SQLITE_BURN.params(values), [peeked.stored])
+    return await checked_write(engine, [burn], token_rows)
 
 
 class SqlAuthCodes:

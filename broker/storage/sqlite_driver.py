@@ -202,3 +202,35 @@ def execute_many_and_commit(connection: sqlite3.Connection, sql: str, rows: list
     except BaseException:
         connection.rollback()
         raise
+
+
+# A statement, its parameters, and the rows it must return for the write to go ahead.
+Expectation = tuple[str, Sequence[Any], list[tuple[Any, ...]]]
+
+
+def write_if_unchanged(
+    connection: sqlite3.Connection,
+    expectations: Sequence[Expectation],
+    add_sql: str,
+    add_params: Sequence[Sequence[Any]],
+) -> bool:
+    """On the driver's thread, as one transaction: run each statement of
+    ``expectations`` (a write, or a read) and compare its rows, raw as SQLite gives them,
+    with the rows expected; if all match, run ``add_sql`` for each of ``add_params`` and
+    commit (True); at the first difference roll everything back (False). For a check made
+    before the writer was taken, then confirmed under it in the same trip as the write
+    (the token endpoint, ``broker.oauth.code_exchange`` and ``broker.oauth.refresh``).
+    ``sqlite3`` opens the transaction at the first write."""
+    if connection.in_transaction:  # the writer is shared: never commit someone else's work
+        raise RuntimeError("a checked write needs the writer connection outside a transaction")
+    try:
+        for sql, params, expected in expectations:
+            if [tuple(row) for row in connection.execute(sql, params).fetchall()] != expected:
+                connection.rollback()
+                return False
+        connection.executemany(add_sql, add_params)
+        connection.commit()
+    except BaseException:
+        connection.rollback()
+        raise
+    return True

@@ -15,7 +15,12 @@ from sqlalchemy.sql.selectable import Select
 
 from broker.storage.engine import shared_readers
 from broker.storage.pg_statements import PgStatement
-from broker.storage.sqlite_driver import execute_many_and_commit, run_on_driver_thread
+from broker.storage.sqlite_driver import (
+    Expectation,
+    execute_many_and_commit,
+    run_on_driver_thread,
+    write_if_unchanged,
+)
 from broker.storage.tables import consents, tokens
 from consent.model import Consent
 
@@ -136,10 +141,47 @@ _ADD_MANY = insert(tokens).values({name: bindparam(name) for name in _ADDED})
 _SQLITE_ADD = SqliteStatement(_ADD_MANY)
 
 
-def sqlite_insert(rows: Sequence[Mapping[str, Any]]) -> tuple[str, list[tuple[Any, ...]]]:
-    """The insert of token ``rows`` (keys: those of ``SqlTokens.add``) as SQLite's SQL and
-    its parameters, for a function that runs it on the driver's thread itself."""
-    return _SQLITE_ADD.sql, [_SQLITE_ADD.params(row) for row in rows]
+_SQLITE_GRANT_TEXT = SqliteStatement(
+    select(consents.c.data).where(consents.c.id == bindparam("id"))
+)
+
+
+async def checked_write(
+    engine: AsyncEngine, expectations: Sequence[Expectation], rows: Sequence[Mapping[str, Any]]
+) -> bool:
+    """Add the token ``rows`` (keys: those of ``SqlTokens.add``) on SQLite's writer
+    connection, taken bare, in one trip and one transaction with ``expectations``, if
+    each returns what is expected (``sqlite_driver.write_if_unchanged``); False, nothing
+    written, if one does not."""
+    params = [_SQLITE_ADD.params(row) for row in rows]
+    raw = await engine.raw_connection()
+    try:
+        done: bool = await run_on_driver_thread(
+            raw.driver_connection, write_if_unchanged, expectations, _SQLITE_ADD.sql, params
+        )
+    finally:
+        raw.close()
+    return done
+
+
+async def rotate_and_add_tokens(
+    engine: AsyncEngine,
+    token_hash: str,
+    now: datetime,
+    grant_id: str,
+    grant_text: str,
+    rows: Sequence[Mapping[str, Any]],
+) -> bool:
+    """Retire the refresh token ``token_hash`` and add ``rows`` in one trip (SQLite), if
+    the token is still neither rotated nor revoked and its grant's stored JSON is still
+    ``grant_text``, the one its checks were made on; False, nothing written, otherwise."""
+    rotate = _SQLITE_ROTATE.params({"h": token_hash, "now": now})
+    grant = _SQLITE_GRANT_TEXT.params({"id": grant_id})
+    expectations: list[Expectation] = [
+        (_SQLITE_ROTATE.sql, rotate, [(token_hash,)]),
+        (_SQLITE_GRANT_TEXT.sql, grant, [(grant_text,)]),
+    ]
+    return await checked_write(engine, expectations, rows)
 
 
 # A token and its grant (None if the grant is gone).

@@ -1,7 +1,8 @@
-"""The code exchange in one trip on SQLite (``peek_unused``, ``burn_and_add_tokens``):
-the code and its grant read without the writer, then burnt, compared with what was read
-and the tokens added, in one transaction. Anything that changed in between (the code burnt
-by another exchange, the grant revoked) leaves nothing written, for the long way to decide."""
+"""The token endpoint's writes in one trip on SQLite: a code exchange (``peek_unused``,
+``burn_and_add_tokens``) and a refresh (``rotate_and_add_tokens``). What was checked is
+read without the writer, then confirmed under it in the same transaction as the tokens are
+added. Anything that changed in between (the code burnt or the token rotated by another
+request, the token or grant revoked) leaves nothing written, for the long way to decide."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from broker.storage.engine import make_engine, shared_readers
 from broker.storage.oauth_codes import SqlAuthCodes, burn_and_add_tokens, peek_unused
+from broker.storage.tokens import rotate_and_add_tokens
 from consent import usecases
 from consent.model import Actor
 from tests.integration.test_oauth_statements import LATER, _code, _token
@@ -132,3 +134,70 @@ async def test_a_failure_in_the_trip_rolls_the_burn_back(sqlite_engine: AsyncEng
     assert code is not None and code.used_at is None
     # The writer connection came back clean: the next trip works.
     assert await burn_and_add_tokens(sqlite_engine, peeked, LATER, [_token("at", "access")])
+
+
+# The stored JSON as stored (SQLAlchemy's JSON type would parse it).
+_GRANT_TEXT = "SELECT data FROM consents WHERE id = 'grant-1'"
+
+
+async def _grant_text(engine: AsyncEngine) -> str:
+    async with engine.connect() as conn:
+        text = (
+            await conn.exec_driver_sql("SELECT data FROM consents WHERE id = 'grant-1'")
+        ).scalar()
+    assert isinstance(text, str)
+    return text
+
+
+async def _with_refresh_token(engine: AsyncEngine) -> str:
+    await active_consent(engine)
+    async with uow(engine) as u:
+        await u.tokens.add_many([_token("old")])
+        await u.commit()
+    return await _grant_text(engine)
+
+
+async def test_a_refresh_token_retired_and_replaced_in_one_trip(
+    sqlite_engine: AsyncEngine,
+) -> None:
+    grant = await _with_refresh_token(sqlite_engine)
+    assert await rotate_and_add_tokens(sqlite_engine, "old", LATER, "grant-1", grant, _tokens())
+    async with uow(sqlite_engine) as u:
+        old, new = await u.tokens.find("old"), await u.tokens.find("rt")
+    assert old is not None and old.rotated_at == LATER and new is not None
+    # Retired: the same token cannot be rotated again.
+    assert not await rotate_and_add_tokens(
+        sqlite_engine, "old", LATER, "grant-1", grant, [_token("other")]
+    )
+    async with uow(sqlite_engine) as u:
+        assert await u.tokens.find("other") is None
+
+
+@pytest.mark.parametrize("meanwhile", ["rotated", "revoked", "grant_narrowed", "grant_revoked"])
+async def test_a_refresh_token_or_grant_changed_meanwhile_writes_nothing(
+    sqlite_engine: AsyncEngine, meanwhile: str
+) -> None:
+    grant = await _with_refresh_token(sqlite_engine)
+    async with uow(sqlite_engine) as u:
+        if meanwhile == "rotated":
+            assert await u.tokens.mark_rotated("old", NOW)
+            await u.commit()
+        elif meanwhile == "revoked":
+            await u.tokens.revoke("old", NOW)
+            await u.commit()
+        elif meanwhile == "grant_narrowed":  # the grant changes, its tokens stay usable
+            await usecases.narrow(
+                u, consent_id="grant-1", subject="res_1", now=NOW, resources=["daily_consumption"]
+            )
+        else:
+            actor = Actor(kind="resident", id="res_1")
+            await usecases.revoke(
+                u, consent_id="grant-1", actor=actor, reason="resident_request", now=NOW
+            )
+    before = await _grant_text(sqlite_engine)
+    assert (before == grant) == (not meanwhile.startswith("grant_"))
+    assert not await rotate_and_add_tokens(sqlite_engine, "old", LATER, "grant-1", grant, _tokens())
+    async with uow(sqlite_engine) as u:
+        old = await u.tokens.find("old")
+        assert await u.tokens.find("at") is None and await u.tokens.find("rt") is None
+    assert old is not None and old.rotated_at != LATER  # not retired by this trip
