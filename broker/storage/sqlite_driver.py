@@ -220,9 +220,11 @@ def write_if_unchanged(
     commit (True); at the first difference roll everything back (False). For a check made
     before the writer was taken, then confirmed under it in the same trip as the write
     (the token endpoint, ``broker.oauth.code_exchange`` and ``broker.oauth.refresh``).
-    ``sqlite3`` opens the transaction at the first write."""
+    The transaction is opened first, explicitly: ``sqlite3`` would open it only at the
+    first write, leaving a read placed before it outside."""
     if connection.in_transaction:  # the writer is shared: never commit someone else's work
         raise RuntimeError("a checked write needs the writer connection outside a transaction")
+    connection.execute("BEGIN")
     try:
         for sql, params, expected in expectations:
             if [tuple(row) for row in connection.execute(sql, params).fetchall()] != expected:
