@@ -12,7 +12,10 @@ the tokens and commits.
 Nothing is decided here that the long way would decide differently: a code that is
 unknown, used, another client's, expired, or fails its checks, and a code or grant that
 changed between the read and the burn (a revocation, a concurrent exchange), all go the
-long way, which burns the code and answers as it always has.
+long way, which burns the code and answers as it always has. The checks are the long
+way's own functions (``code_problem``, ``grant_usable``); a rule added to the long way
+(``broker.oauth.token._authorization_code``) must be added here too, or make this path
+give way to it.
 """
 
 from __future__ import annotations

@@ -73,7 +73,8 @@ async def refresh_in_one_trip(
     A client that fails is refused here as the long way would refuse it. None for
     anything else amiss (an unknown, foreign, retired, expired or revoked token, a grant
     no longer usable, or a token or grant that changed before the write): the long way
-    then decides, with the reuse detection of a retired token."""
+    then decides, with the reuse detection of a retired token. A rule added to
+    ``refresh_grant`` must be added here too, or make this path give way to it."""
     service, record, grant_text = await pending.check_with_token_shared(reads, token_hash)
     now = request.app[CLOCK]()
     if (
