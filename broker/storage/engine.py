@@ -53,6 +53,7 @@ from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
+from broker.storage.checked_writes import CheckedWrites
 from broker.storage.pg_liveness import ping_when_idle
 from broker.storage.sqlite_driver import one_trip_dbapi, run_on_driver_thread
 
@@ -96,11 +97,13 @@ SQLITE_READERS = 3
 
 
 class SqliteEngine(AsyncEngine):
-    """The one writer connection's engine, carrying its read-only ``readers`` and its
-    ``shared`` statement readers (``SharedReaders``); disposing it disposes all three."""
+    """The one writer connection's engine, carrying its read-only ``readers``, its
+    ``shared`` statement readers (``SharedReaders``) and the token endpoint's group
+    commit (``checked``); disposing it disposes the first two with it."""
 
     readers: AsyncEngine
     shared: SharedReaders
+    checked: CheckedWrites
 
     async def dispose(self, close: bool = True) -> None:
         try:
@@ -278,6 +281,14 @@ def shared_readers(engine: AsyncEngine) -> SharedReaders | None:
     return engine.shared if isinstance(engine, SqliteEngine) else None
 
 
+def checked_writes(engine: AsyncEngine) -> CheckedWrites:
+    """The group commit of a SQLite file database's checked writes; only the paths that
+    found ``shared_readers`` come here."""
+    if not isinstance(engine, SqliteEngine):
+        raise TypeError("checked writes are for a SQLite file database")
+    return engine.checked
+
+
 def reading_engine(engine: AsyncEngine) -> AsyncEngine:
     """Where read-only units of work go: the readers of a SQLite file database, otherwise
     ``engine`` itself (PostgreSQL's pool, an in-memory SQLite)."""
@@ -380,4 +391,5 @@ def _with_readers(writer: AsyncEngine, url: str) -> SqliteEngine:
     database = make_url(url).database
     assert database is not None  # a file database (``_in_memory`` is false)
     engine.shared = SharedReaders(database)
+    engine.checked = CheckedWrites(engine)
     return engine

@@ -226,13 +226,27 @@ def write_if_unchanged(
         raise RuntimeError("a checked write needs the writer connection outside a transaction")
     connection.execute("BEGIN")
     try:
-        for sql, params, expected in expectations:
-            if [tuple(row) for row in connection.execute(sql, params).fetchall()] != expected:
-                connection.rollback()
-                return False
-        connection.executemany(add_sql, add_params)
+        if not apply_if_unchanged(connection, expectations, add_sql, add_params):
+            connection.rollback()
+            return False
         connection.commit()
     except BaseException:
         connection.rollback()
         raise
+    return True
+
+
+def apply_if_unchanged(
+    connection: sqlite3.Connection,
+    expectations: Sequence[Expectation],
+    add_sql: str,
+    add_params: Sequence[Sequence[Any]],
+) -> bool:
+    """The statements of ``write_if_unchanged`` inside the caller's transaction, without
+    ending it: False as soon as one returns other rows than expected (the caller rolls
+    back), True once ``add_sql`` has run."""
+    for sql, params, expected in expectations:
+        if [tuple(row) for row in connection.execute(sql, params).fetchall()] != expected:
+            return False
+    connection.executemany(add_sql, add_params)
     return True

@@ -13,13 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.sql.selectable import Select
 
-from broker.storage.engine import shared_readers
+from broker.storage.engine import checked_writes, shared_readers
 from broker.storage.pg_statements import PgStatement
 from broker.storage.sqlite_driver import (
     Expectation,
     execute_many_and_commit,
     run_on_driver_thread,
-    write_if_unchanged,
 )
 from broker.storage.tables import consents, tokens
 from consent.model import Consent
@@ -150,18 +149,12 @@ async def checked_write(
     engine: AsyncEngine, expectations: Sequence[Expectation], rows: Sequence[Mapping[str, Any]]
 ) -> bool:
     """Add the token ``rows`` (keys: those of ``SqlTokens.add``) on SQLite's writer
-    connection, taken bare, in one trip and one transaction with ``expectations``, if
-    each returns what is expected (``sqlite_driver.write_if_unchanged``); False, nothing
-    written, if one does not."""
+    connection in one transaction with ``expectations``, if each returns what is expected
+    (``sqlite_driver.write_if_unchanged``), group-committed with the token responses
+    written meanwhile (``broker.storage.checked_writes``); False, nothing written, if one
+    does not."""
     params = [_SQLITE_ADD.params(row) for row in rows]
-    raw = await engine.raw_connection()
-    try:
-        done: bool = await run_on_driver_thread(
-            raw.driver_connection, write_if_unchanged, expectations, _SQLITE_ADD.sql, params
-        )
-    finally:
-        raw.close()
-    return done
+    return await checked_writes(engine).write(expectations, _SQLITE_ADD.sql, params)
 
 
 async def rotate_and_add_tokens(

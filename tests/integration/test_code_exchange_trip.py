@@ -6,6 +6,7 @@ request, the token or grant revoked) leaves nothing written, for the long way to
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from broker.storage.engine import make_engine, shared_readers
+from broker.storage.engine import checked_writes, make_engine, shared_readers
 from broker.storage.oauth_codes import SqlAuthCodes, burn_and_add_tokens, peek_unused
 from broker.storage.tokens import rotate_and_add_tokens
 from consent import usecases
@@ -201,3 +202,68 @@ async def test_a_refresh_token_or_grant_changed_meanwhile_writes_nothing(
         old = await u.tokens.find("old")
         assert await u.tokens.find("at") is None and await u.tokens.find("rt") is None
     assert old is not None and old.rotated_at != LATER  # not retired by this trip
+
+
+async def _refresh_tokens(engine: AsyncEngine, count: int) -> str:
+    await active_consent(engine)
+    async with uow(engine) as u:
+        await u.tokens.add_many([_token(f"old{n}") for n in range(count)])
+        await u.commit()
+    return await _grant_text(engine)
+
+
+async def test_checked_writes_queued_together_are_committed_together(
+    sqlite_engine: AsyncEngine,
+) -> None:
+    """While the writer is busy, the token responses that arrive make up one batch: one
+    transaction and one commit, each write still judged alone."""
+    grant = await _refresh_tokens(sqlite_engine, 20)
+    writes = checked_writes(sqlite_engine)
+    held = await sqlite_engine.raw_connection()  # the writer, busy with something else
+    pending = [
+        asyncio.ensure_future(
+            rotate_and_add_tokens(
+                sqlite_engine, f"old{n}", LATER, "grant-1", grant, [_token(f"new{n}")]
+            )
+        )
+        for n in range(20)
+    ]
+    await asyncio.sleep(0.05)
+    assert not any(task.done() for task in pending)  # nothing answered before its commit
+    before = writes.batches
+    held.close()
+    assert await asyncio.gather(*pending) == [True] * 20
+    assert writes.batches - before == 1
+    async with uow(sqlite_engine) as u:
+        for n in range(20):
+            old, new = await u.tokens.find(f"old{n}"), await u.tokens.find(f"new{n}")
+            assert old is not None and old.rotated_at == LATER and new is not None
+
+
+async def test_in_one_batch_a_write_that_differs_or_fails_is_undone_alone(
+    sqlite_engine: AsyncEngine,
+) -> None:
+    grant = await _refresh_tokens(sqlite_engine, 3)
+    async with uow(sqlite_engine) as u:
+        await u.tokens.add_many([_token("taken")])
+        await u.commit()
+    held = await sqlite_engine.raw_connection()
+    writes = [
+        # old0 twice: applied in order, so the second finds it retired (a reuse).
+        rotate_and_add_tokens(sqlite_engine, "old0", LATER, "grant-1", grant, [_token("a")]),
+        rotate_and_add_tokens(sqlite_engine, "old0", LATER, "grant-1", grant, [_token("b")]),
+        # old1 with a token hash already stored: its insert fails, its rotation is undone.
+        rotate_and_add_tokens(sqlite_engine, "old1", LATER, "grant-1", grant, [_token("taken")]),
+        rotate_and_add_tokens(sqlite_engine, "old2", LATER, "grant-1", grant, [_token("c")]),
+    ]
+    pending = [asyncio.ensure_future(write) for write in writes]
+    await asyncio.sleep(0.05)
+    held.close()
+    outcomes = await asyncio.gather(*pending, return_exceptions=True)
+    assert outcomes[0] is True and outcomes[1] is False and outcomes[3] is True
+    assert isinstance(outcomes[2], sqlite3.IntegrityError)
+    async with uow(sqlite_engine) as u:
+        old1 = await u.tokens.find("old1")
+        assert await u.tokens.find("a") is not None and await u.tokens.find("b") is None
+        assert await u.tokens.find("c") is not None
+    assert old1 is not None and old1.rotated_at is None
