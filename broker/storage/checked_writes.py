@@ -119,6 +119,9 @@ def write_all(connection: sqlite3.Connection, writes: Sequence[CheckedWrite]) ->
             except sqlite3.Error as error:
                 outcome = error
             if outcome is not True:
+                # An error after which SQLite has rolled back the whole transaction (a full
+                # disk, say) leaves no savepoint: this then raises, and every caller of the
+                # batch gets the error, none a True for a write that is gone.
                 connection.execute("ROLLBACK TO checked_write")
             connection.execute("RELEASE checked_write")
             outcomes.append(outcome)
