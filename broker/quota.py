@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from broker.storage.counters import SqlCounters
+from broker.storage.sqlite_driver import AlsoWrite
 from consent.errors import QuotaExceeded
 from consent.registry import ContractTerms
 
@@ -74,9 +75,10 @@ async def take_request(
     terms: ContractTerms,
     now: datetime,
     durable: bool = True,
+    also: AlsoWrite | None = None,
 ) -> None:
     """Count one request against the contract, or raise ``QuotaExceeded`` (nothing counted).
-    ``durable=False``: see ``SqlCounters.take_pair``.
+    ``durable=False`` and ``also``: see ``SqlCounters.take_pair``.
 
     One statement when the request is admitted (``SqlCounters.take_pair``); a refusal then
     gives back what was counted and reads which limit it was, in the order day, second,
@@ -90,6 +92,7 @@ async def take_request(
         ((first.key, first.limit), (second.key, second.limit)),
         (day_key, terms.bytes_per_day),
         durable=durable,
+        also=also,
     )
     if len(taken) == 2:
         return

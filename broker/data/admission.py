@@ -1,7 +1,8 @@
 """Admitting a data request: token, holder, resource, range, consent, contract quota.
 
 No unit of work on the way in: one read (token, grant and sealed credential), the checks
-in memory, then one statement that takes the contract counters and commits on its own.
+in memory, then one statement that takes the contract counters (on SQLite, with the
+transfer's opening, ``broker.data.open_transfers``) and commits on its own.
 A refusal that concerns a known grant is written to the ledger, in a unit of work of its
 own, before it is raised. Nothing is held while the holder is called (SQLite has one
 writer connection per process: a transfer must never hold it while it streams).
@@ -9,6 +10,7 @@ writer connection per process: a transfer must never hold it while it streams).
 
 from __future__ import annotations
 
+import asyncio
 import math
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -17,12 +19,14 @@ from typing import NoReturn
 from aiohttp import web
 
 from broker.crypto import hash_token
+from broker.data.open_transfers import Opening
 from broker.data.request import DateRange, invalid_token, parse_range
 from broker.holder_cache import CachedHolder, holder_cache
 from broker.holders import open_consent_credential
 from broker.http.problems import Problem
 from broker.keys import CLOCK, ENGINE
 from broker.quota import ContractLimitReached, take_request
+from broker.storage.engine import wal_sync
 from broker.storage.registry import HolderRecord
 from broker.storage.tokens import TokenRecord, read_for_transfer
 from broker.storage.uow import SqlUnitOfWork
@@ -35,7 +39,11 @@ from consent.usecases import record_denial, record_transfer
 
 @dataclass(frozen=True)
 class Ticket:
-    """A request that may go to the holder, with what is needed to make it."""
+    """A request that may go to the holder, with what is needed to make it.
+
+    ``opening``: the id of its row in ``open_transfers`` (``broker.data.open_transfers``),
+    and ``synced`` turns True once that row is durable (False if the sync failed); both
+    None where transfers are not opened (PostgreSQL, an in-memory SQLite)."""
 
     consent: Consent
     holder: HolderRecord
@@ -43,6 +51,8 @@ class Ticket:
     credential: dict[str, str]
     start: date | None
     end: date | None
+    opening: str | None = None
+    synced: asyncio.Future[bool] | None = None
 
 
 def denied(denial: TransferDenied, grant_id: str) -> Problem:
@@ -114,10 +124,21 @@ async def admit(request: web.Request, holder_id: str, resource: str, token: str)
         )
     except TransferDenied as denial:
         await _refuse(app, consent, spec.name, denial, now)
+    sealed = None if found is None else found[2]
+    if sealed is None:
+        await _no_credential(app, consent, resource, dates, now)
+    # Opened before the counters are taken, so that nothing after them can fail: from
+    # there on the transfer is open, and only the relay closes it.
+    credential = open_consent_credential(app, consent.id, sealed)
+    sync = wal_sync(engine)
+    opening = None
+    if sync is not None:
+        opening = Opening.new(consent.id, spec.name, dates.start, dates.end, now)
     try:
-        # Only the contract counters are written, and they need not wait for the disk
-        # (the transfer's ledger entry, written after it, is committed durably): one
-        # statement that commits at once (``SqlCounters.take_pair``), no unit of work.
+        # The contract counters (and, on SQLite, the transfer's opening) in one statement
+        # that commits at once without waiting for the disk (``SqlCounters.take_pair``), no
+        # unit of work. The counters may be lost in a power cut; the opening is synced
+        # while the holder answers, before the answer is finished (``broker.data.relay``).
         async with engine.connect() as conn:
             await take_request(
                 conn,
@@ -126,14 +147,15 @@ async def admit(request: web.Request, holder_id: str, resource: str, token: str)
                 terms=holder.manifest.contract,
                 now=now,
                 durable=False,
+                also=None if opening is None else opening.written_if_counted(),
             )
     except QuotaExceeded as denial:
         await _refuse(app, consent, resource, denial, now)
-    sealed = None if found is None else found[2]
-    if sealed is None:
-        await _no_credential(app, consent, resource, dates, now)
-    credential = open_consent_credential(app, consent.id, sealed)
-    return Ticket(consent, holder, spec, credential, dates.start, dates.end)
+    if opening is None or sync is None:
+        return Ticket(consent, holder, spec, credential, dates.start, dates.end)
+    return Ticket(
+        consent, holder, spec, credential, dates.start, dates.end, opening.id, sync.request()
+    )
 
 
 async def _holder(app: web.Application, holder_id: str) -> CachedHolder | None:

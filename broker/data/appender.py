@@ -39,13 +39,15 @@ import structlog
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from broker.data import postgres_batch, sqlite_batch
+from broker.data import open_transfers, postgres_batch, sqlite_batch
 from broker.keys import ENGINE
 from broker.ops.ledger_watch import ledger_committed
 from broker.quota import day_window
+from broker.storage.engine import wal_sync
 from broker.storage.pg_statements import driver_errors, pg_driver
 from broker.storage.sqlite_driver import run_on_driver_thread
 from consent.ledger import LedgerEvent
+from consent.usecases import transfer_event
 
 log = structlog.get_logger(__name__)
 
@@ -61,6 +63,9 @@ class PendingEntry:
     holder: str
     service: str
     bytes_sent: int
+    # The transfer's opening (``broker.data.open_transfers``), deleted with the entry's
+    # writing; None where none was made (PostgreSQL, an in-memory SQLite).
+    opened: str | None = None
 
 
 class AppenderClosed(RuntimeError):
@@ -77,6 +82,7 @@ async def write_batch(engine: AsyncEngine, entries: list[PendingEntry]) -> None:
             totals[key] = (amount + entry.bytes_sent, count + 1)
     ordered = sorted(totals.items())
     events = [(entry.event, entry.at) for entry in entries]
+    closing = [entry.opened for entry in entries if entry.opened is not None]
     if engine.dialect.name == "sqlite":
         # The same steps in one trip to the driver's thread (broker.data.sqlite_batch), on
         # the writer connection checked out of the pool bare: none of SQLAlchemy's
@@ -84,10 +90,12 @@ async def write_batch(engine: AsyncEngine, entries: list[PendingEntry]) -> None:
         raw = await engine.raw_connection()
         try:
             written = await run_on_driver_thread(
-                raw.driver_connection, sqlite_batch.write_batch, ordered, events
+                raw.driver_connection, sqlite_batch.write_batch, ordered, events, closing
             )
         finally:
             raw.close()
+    elif closing:
+        raise ValueError("transfers are opened on SQLite only (broker.data.open_transfers)")
     else:
         # PostgreSQL: the same steps on asyncpg directly (broker.data.postgres_batch).
         async with engine.connect() as conn, driver_errors(conn, "ledger batch"):
@@ -113,12 +121,23 @@ class LedgerAppender:
         """Queue ``entry``; return once it is committed, or raise what made its batch fail.
 
         If the caller is cancelled meanwhile, the entry is still written."""
+        await self._queued(entry)
+
+    def submit(self, entry: PendingEntry) -> None:
+        """Queue ``entry`` of a transfer whose opening is durably on record, and return at
+        once: if its batch fails (logged, as every batch failure is), the opening stays
+        and becomes a ``broker_stopped`` entry at the next start-up."""
+        if entry.opened is None:
+            raise ValueError("only an opened transfer's entry may be written unawaited")
+        self._queued(entry).add_done_callback(_retrieved)
+
+    def _queued(self, entry: PendingEntry) -> asyncio.Future[None]:
         if self._closed or self._task is None or self._task.done():
             raise AppenderClosed("the ledger appender is not running")
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._queue.append((entry, future))
         self._wake.set()
-        await future
+        return future
 
     async def close(self) -> None:
         """Write what is queued, then stop."""
@@ -169,6 +188,12 @@ class LedgerAppender:
 Waiters = list[tuple[PendingEntry, asyncio.Future[None]]]
 
 
+def _retrieved(future: asyncio.Future[None]) -> None:
+    # A submitted entry's failure was logged by its batch; nobody awaits it.
+    if not future.cancelled():
+        future.exception()
+
+
 def _settle(batch: Waiters, error: BaseException | None) -> None:
     for _, future in batch:
         if future.done():  # its waiter was cancelled; the entry was written all the same
@@ -187,9 +212,43 @@ async def appender_ctx(app: web.Application) -> AsyncIterator[None]:
     appender = LedgerAppender(app[ENGINE])
     appender.start()
     app[LEDGER_APPENDER] = appender
+    if wal_sync(app[ENGINE]) is not None:
+        await _close_leftovers(app[ENGINE], appender)
     try:
         yield
     finally:
         with contextlib.suppress(Exception):
             await appender.close()
         log.info("ledger.appender_stopped", batches=appender.batches, entries=appender.entries)
+
+
+async def _close_leftovers(engine: AsyncEngine, appender: LedgerAppender) -> None:
+    """Put on record the transfers a stopped broker had opened and not recorded
+    (``broker.data.open_transfers``), before this one serves anything."""
+    found = await open_transfers.leftovers(engine)
+    gone = [leftover.opening.id for leftover in found if leftover.consent is None]
+    await open_transfers.forget(engine, gone)
+    entries = [
+        PendingEntry(
+            event=transfer_event(
+                leftover.consent,
+                resource=leftover.opening.resource,
+                start=leftover.opening.start,
+                end=leftover.opening.end,
+                outcome=open_transfers.STOPPED,
+                bytes_sent=0,
+                records=None,
+            ),
+            at=leftover.opening.opened_at,
+            holder=leftover.consent.holder,
+            service=leftover.consent.service,
+            bytes_sent=0,
+            opened=leftover.opening.id,
+        )
+        for leftover in found
+        if leftover.consent is not None
+    ]
+    # Together, so that they share batches (each is one transaction with its deletion).
+    await asyncio.gather(*(appender.append(entry) for entry in entries))
+    if found:
+        log.warning("ledger.stopped_transfers_recorded", entries=len(entries), forgotten=len(gone))

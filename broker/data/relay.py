@@ -1,8 +1,10 @@
 """Streaming a holder's answer through to the service, chunk by chunk.
 
 The body is never buffered whole, written anywhere or logged: each chunk is counted and
-passed on. The ledger entry is written before the response is finished, so a service that
-has read a complete answer can rely on its transfer being on record.
+passed on. A service that has read a complete answer can rely on its transfer being on
+record: the answer is finished once the transfer's opening is durable (SQLite,
+``broker.data.open_transfers``: the entry is then written without the answer waiting for
+it) or, where transfers are not opened, once its ledger entry is committed.
 
 If the holder's stream breaks halfway, the connection is dropped without the final empty
 chunk: the service sees a broken transfer, never a short answer passed off as complete.
@@ -83,10 +85,18 @@ async def relay(request: web.Request, ticket: Ticket) -> web.StreamResponse:
             # nothing more can be sent.
             return await _abort(request, ticket, progress, response, "client_disconnected")
         if response is None:
+            # Nothing was sent: the error is answered as any other (a 500 problem), and
+            # the transfer, whose holder may have been asked, is closed on record.
+            with contextlib.suppress(Exception):  # the first error is the one to answer
+                await _record(request, ticket, "broker_error", progress)
             raise
         log.exception("transfer.relay_failed", grant_id=ticket.consent.id)
         return await _abort(request, ticket, progress, response, "stream_broken")
-    await _record(request, ticket, "ok", progress)
+    if ticket.synced is not None and await ticket.synced:
+        # The opening is durable: the entry is written after the answer is finished.
+        request.app[LEDGER_APPENDER].submit(_entry(request, ticket, "ok", progress))
+    else:
+        await _record(request, ticket, "ok", progress)
     with contextlib.suppress(ConnectionResetError):
         await response.write_eof()
     return response
@@ -150,9 +160,19 @@ async def _record(
     progress: Progress,
     bytes_sent: int | None = None,
 ) -> None:
-    """Put the transfer on record; return once it is committed (group commit, see
-    ``broker.data.appender``), so the answer is finished only after its entry is durable."""
-    app = request.app
+    """Put the transfer on record (closing its opening); return once it is committed
+    (group commit, see ``broker.data.appender``)."""
+    entry = _entry(request, ticket, outcome, progress, bytes_sent)
+    await request.app[LEDGER_APPENDER].append(entry)
+
+
+def _entry(
+    request: web.Request,
+    ticket: Ticket,
+    outcome: str,
+    progress: Progress,
+    bytes_sent: int | None = None,
+) -> PendingEntry:
     sent = progress.bytes if bytes_sent is None else bytes_sent
     event = transfer_event(
         ticket.consent,
@@ -163,12 +183,11 @@ async def _record(
         bytes_sent=sent,
         records=progress.records,
     )
-    await app[LEDGER_APPENDER].append(
-        PendingEntry(
-            event=event,
-            at=app[CLOCK](),
-            holder=ticket.holder.manifest.id,
-            service=ticket.consent.service,
-            bytes_sent=sent,
-        )
+    return PendingEntry(
+        event=event,
+        at=request.app[CLOCK](),
+        holder=ticket.holder.manifest.id,
+        service=ticket.consent.service,
+        bytes_sent=sent,
+        opened=ticket.opening,
     )

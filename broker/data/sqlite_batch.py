@@ -23,6 +23,7 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, insert, select
 
+from broker.data.open_transfers import SQLITE_CLOSE
 from broker.gdpr.pseudonyms import residents_named, with_pseudonyms
 from broker.storage.counters import SQLITE_ADD_BYTES
 from broker.storage.ledger import SQLITE_LOCK_HEAD, SQLITE_WRITE_HEAD
@@ -56,9 +57,11 @@ def write_batch(
     connection: sqlite3.Connection,
     totals: Totals,
     events: Sequence[tuple[LedgerEvent, datetime]],
+    closing: Sequence[str] = (),
 ) -> list[LedgerEntry]:
     """On the driver's thread: counters, then the entries under the head lock, then the
-    commit; the entries as written. ``sqlite3`` opens the transaction at the first write."""
+    openings they close (``broker.data.open_transfers``), then the commit; the entries as
+    written. ``sqlite3`` opens the transaction at the first write."""
     if connection.in_transaction:  # the writer is shared: never commit someone else's work
         raise RuntimeError("the ledger batch needs the writer connection outside a transaction")
     try:
@@ -89,6 +92,8 @@ def write_batch(
             seq, head_hash = entry.seq, entry.hash
         if written:
             connection.execute(SQLITE_WRITE_HEAD, (seq, head_hash))
+        for opening in closing:
+            connection.execute(SQLITE_CLOSE, (opening,))
         connection.commit()
     except BaseException:
         connection.rollback()

@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from broker.storage.pg_statements import PgStatement, driver_errors, pg_driver
-from broker.storage.sqlite_driver import commit_unsynced, run_on_driver_thread
+from broker.storage.sqlite_driver import AlsoWrite, commit_unsynced, run_on_driver_thread
 from broker.storage.tables import transfer_counters as counters
 from broker.storage.tokens import sqlite_driver
 
@@ -111,6 +111,7 @@ class SqlCounters:
         day: tuple[str, int],
         *,
         durable: bool = True,
+        also: AlsoWrite | None = None,
     ) -> set[str]:
         """Count one request in both ``(window, limit)`` if the day window ``day`` has fewer
         bytes than its limit; each window is counted only if below its own limit. Return the
@@ -120,7 +121,12 @@ class SqlCounters:
         is committed at once without waiting for the disk: on SQLite by
         ``broker.storage.sqlite_driver.commit_unsynced``, on PostgreSQL as one statement
         on asyncpg (``_PG_TAKE_PAIR_UNSYNCED``). Inside one (PostgreSQL), it joins it and
-        the caller's ``uow.commit(durable=False)`` relaxes that commit."""
+        the caller's ``uow.commit(durable=False)`` relaxes that commit.
+
+        ``also`` (SQLite, ``durable=False`` only): more writes in the count's transaction,
+        given its rows (``broker.data.open_transfers``)."""
+        if also is not None and durable:
+            raise ValueError("`also` joins the unsynced count on SQLite only")
         (first, first_limit), (second, second_limit) = windows
         day_key, day_limit = day
         values = {
@@ -140,7 +146,11 @@ class SqlCounters:
             if durable:
                 rows = await driver.execute_fetchall(_TAKE_PAIR.text, values)
             else:
-                rows = await run_on_driver_thread(driver, commit_unsynced, _TAKE_PAIR.text, values)
+                rows = await run_on_driver_thread(
+                    driver, commit_unsynced, _TAKE_PAIR.text, values, also
+                )
+        elif also is not None:
+            raise ValueError("`also` joins the unsynced count on SQLite only")
         elif not durable and not (await pg_driver(self._conn)).is_in_transaction():
             rows = await _PG_TAKE_PAIR_UNSYNCED.fetch(self._conn, **values)
         else:

@@ -56,6 +56,7 @@ from sqlalchemy.pool import AsyncAdaptedQueuePool
 from broker.storage.checked_writes import CheckedWrites
 from broker.storage.pg_liveness import ping_when_idle
 from broker.storage.sqlite_driver import one_trip_dbapi, run_on_driver_thread
+from broker.storage.wal_sync import WalSync
 
 
 def listen_all(
@@ -98,15 +99,18 @@ SQLITE_READERS = 3
 
 class SqliteEngine(AsyncEngine):
     """The one writer connection's engine, carrying its read-only ``readers``, its
-    ``shared`` statement readers (``SharedReaders``) and the token endpoint's group
-    commit (``checked``); disposing it disposes the first two with it."""
+    ``shared`` statement readers (``SharedReaders``), the token endpoint's group
+    commit (``checked``) and the syncs of its WAL (``wal``, ``broker.storage.wal_sync``);
+    disposing it disposes the first two and the last with it."""
 
     readers: AsyncEngine
     shared: SharedReaders
     checked: CheckedWrites
+    wal: WalSync
 
     async def dispose(self, close: bool = True) -> None:
         try:
+            await self.wal.close()
             await self.shared.close()
             await self.readers.dispose(close)
         finally:
@@ -289,6 +293,12 @@ def checked_writes(engine: AsyncEngine) -> CheckedWrites:
     return engine.checked
 
 
+def wal_sync(engine: AsyncEngine) -> WalSync | None:
+    """The WAL syncs of a SQLite file database; None elsewhere (PostgreSQL, an in-memory
+    SQLite), where a transfer's ledger entry is written before its answer is finished."""
+    return engine.wal if isinstance(engine, SqliteEngine) else None
+
+
 def reading_engine(engine: AsyncEngine) -> AsyncEngine:
     """Where read-only units of work go: the readers of a SQLite file database, otherwise
     ``engine`` itself (PostgreSQL's pool, an in-memory SQLite)."""
@@ -321,7 +331,7 @@ def make_engine(
             pool_timeout=60,
         )
         if not _in_memory(url):
-            engine = _with_readers(engine, url)
+            engine = _with_readers(engine, url, durable=synchronous == "full")
 
         @event.listens_for(engine.sync_engine, "connect")
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -368,7 +378,7 @@ def _skip_idle_ends(engine: AsyncEngine) -> None:
     dialect.do_commit = do_commit  # type: ignore[method-assign]
 
 
-def _with_readers(writer: AsyncEngine, url: str) -> SqliteEngine:
+def _with_readers(writer: AsyncEngine, url: str, *, durable: bool) -> SqliteEngine:
     engine = SqliteEngine(writer.sync_engine)
     readers = create_async_engine(
         url,
@@ -392,4 +402,5 @@ def _with_readers(writer: AsyncEngine, url: str) -> SqliteEngine:
     assert database is not None  # a file database (``_in_memory`` is false)
     engine.shared = SharedReaders(database)
     engine.checked = CheckedWrites(engine)
+    engine.wal = WalSync(database, enabled=durable)
     return engine

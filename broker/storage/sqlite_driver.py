@@ -164,7 +164,14 @@ async def run_on_driver_thread(driver: Any, function: Callable[..., T], *args: A
     return result
 
 
-def commit_unsynced(connection: sqlite3.Connection, sql: str, values: Any) -> list[Any]:
+# Run inside ``commit_unsynced``'s transaction, after its statement, with that statement's
+# rows: more writes that commit (or roll back) with it.
+AlsoWrite = Callable[[sqlite3.Connection, list[Any]], None]
+
+
+def commit_unsynced(
+    connection: sqlite3.Connection, sql: str, values: Any, also: AlsoWrite | None = None
+) -> list[Any]:
     """On the driver's thread: run one write statement as its own transaction, committed
     without waiting for the disk, and return its rows; inside an open transaction, just
     run it there (it is then committed with that transaction, as that one is).
@@ -174,14 +181,20 @@ def commit_unsynced(connection: sqlite3.Connection, sql: str, values: Any) -> li
     syncs the WAL file, and with it every frame written before. Only a power cut or a
     kernel panic between the two can lose it. SQLite refuses to change ``synchronous``
     inside a transaction, hence a transaction of its own. Used for a data request's
-    contract counters (``SqlCounters.take_pair``), whose transfer is put in the ledger,
-    durably, just after (docs/performance.md, round four)."""
+    contract counters (``SqlCounters.take_pair``) and the transfer's opening (``also``,
+    ``broker.data.open_transfers``), which is synced while the holder answers
+    (``broker.storage.wal_sync``)."""
     if connection.in_transaction:
-        return connection.execute(sql, values).fetchall()
+        rows = connection.execute(sql, values).fetchall()
+        if also is not None:
+            also(connection, rows)
+        return rows
     level = int(connection.execute("PRAGMA synchronous").fetchone()[0])
     connection.execute("PRAGMA synchronous=NORMAL")
     try:
         rows = connection.execute(sql, values).fetchall()
+        if also is not None:
+            also(connection, rows)
         connection.commit()
     except BaseException:
         connection.rollback()

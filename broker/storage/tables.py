@@ -259,6 +259,21 @@ transfer_counters = Table(
     Column("bytes", BigInteger, nullable=False),
 )
 
+# Transfers admitted whose ledger entry is not written yet (``broker.data.open_transfers``):
+# a row is added with the contract counters before the holder is asked and removed in the
+# transaction that writes the transfer's entry. A row left by a stopped broker becomes a
+# ``broker_stopped`` entry when the next one starts, so no transfer goes unrecorded.
+open_transfers = Table(
+    "open_transfers",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("consent_id", String(64), nullable=False),
+    Column("resource", String(64), nullable=False),
+    Column("first_day", String(10), nullable=True),
+    Column("last_day", String(10), nullable=True),
+    Column("opened_at", TS, nullable=False),
+)
+
 # Background work (notices to services, revocations at holders, scheduled fetches). A job
 # is claimed with a lease (``claimed_until``) under ``FOR UPDATE SKIP LOCKED`` on
 # PostgreSQL, so each runs once whichever instance takes it, and an instance that dies

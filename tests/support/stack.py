@@ -8,6 +8,7 @@ URL and the redirect URIs must name them.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.processes import free_port
@@ -28,6 +30,7 @@ from broker.operator import add_resident, register_holder, register_service
 from broker.settings import Settings
 from broker.storage.engine import make_engine
 from broker.storage.migrate import upgrade_async
+from broker.storage.tables import open_transfers
 from clients.carbon_coach.app import create_coach_app
 from clients.carbon_coach.config import CoachConfig
 from providers.enedis.simulator.app import create_simulator_app
@@ -81,6 +84,21 @@ class Stack:
     resident_login: str = RESIDENT_LOGIN
     resident_password: str = RESIDENT_PASSWORD
     prm: str = DEMO_PRM
+
+
+async def transfers_recorded(stack: Stack, within: float = 10.0) -> None:
+    """Wait until no transfer is open (``broker.data.open_transfers``): on SQLite a
+    transfer's ledger entry is written just after its answer is finished, so a test that
+    looks at the ledger after a transfer waits for it first."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        async with stack.engine.connect() as conn:
+            left = await conn.scalar(select(func.count()).select_from(open_transfers))
+        if not left:
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{left} transfers still open after {within} s")
+        await asyncio.sleep(0.005)
 
 
 async def serve(app: web.Application, port: int | socket.socket) -> web.AppRunner:

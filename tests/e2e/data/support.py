@@ -17,7 +17,12 @@ from broker.holder_cache import holder_cache, invalidate_holder
 from broker.storage.tables import holders, ledger
 from consent.ledger import LedgerEntry
 from tests.support.flow import connect, field_value
-from tests.support.stack import HOLDER_CLIENT_ID, HOLDER_CLIENT_SECRET, Stack
+from tests.support.stack import (
+    HOLDER_CLIENT_ID,
+    HOLDER_CLIENT_SECRET,
+    Stack,
+    transfers_recorded,
+)
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,7 @@ async def simulator_token(stack: Stack, http: aiohttp.ClientSession) -> str:
 
 
 async def ledger_of(stack: Stack, grant_id: str) -> list[LedgerEntry]:
+    await transfers_recorded(stack)
     async with stack.engine.connect() as conn:
         rows = await conn.execute(
             select(ledger).where(ledger.c.consent_id == grant_id).order_by(ledger.c.seq)
@@ -124,4 +130,5 @@ async def fetch_data(stack: Stack, http: aiohttp.ClientSession, live: Grant) -> 
         data_url(stack), params={"start": days_ago(3), "end": days_ago(1)}, headers=live.auth
     ) as response:
         await response.read()
-        return response.status
+    await transfers_recorded(stack)
+    return response.status
