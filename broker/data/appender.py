@@ -1,14 +1,19 @@
 """Group commit of the data plane's ledger entries (docs/performance.md, "What was changed").
 
-Every transfer ends with a ledger entry and a bytes count, written before the service's
-response is finished (``broker.data.relay``). Writing each in its own transaction costs a
-head lock, an ``fsync`` (SQLite) and a hold of the connection per transfer. Instead, one
-appender per process collects the entries of the transfers that are finishing and writes
-them together: one transaction, one head lock, one head update, one commit.
+Every transfer ends with a ledger entry and a bytes count (``broker.data.relay``). Writing
+each in its own transaction costs a head lock, an ``fsync`` (SQLite) and a hold of the
+connection per transfer. Instead, one appender per process collects the entries of the
+transfers that are finishing and writes them together: one transaction, one head lock,
+one head update, one commit.
 
-* **Durable before answered.** ``append`` returns only once the transaction holding the
-  entry has committed; the relay finishes the response after that. A crash loses only
-  entries whose transfers had not been answered in full.
+* **Nothing answered goes unrecorded.** ``append`` returns only once the transaction
+  holding the entry has committed; where transfers are not opened (PostgreSQL) the relay
+  finishes the answer after that. On SQLite the transfer was opened durably before its
+  answer was finished (``broker.data.open_transfers``): its entry is ``submit``-ted
+  without waiting, and the batch that writes it deletes the opening. A batch whose
+  entries are all so covered commits without waiting for the disk: a power cut that took
+  it would take the openings' deletion with it, and the openings would be recorded as
+  ``broker_stopped`` at the next start. A crash loses no transfer that was answered.
 * **No half writes.** A batch is one transaction. If it fails, it is rolled back whole and
   every transfer waiting on it gets the error, as each would have had on its own.
 * **One chain across instances.** The batch locks the ledger head row like any append
@@ -66,6 +71,9 @@ class PendingEntry:
     # The transfer's opening (``broker.data.open_transfers``), deleted with the entry's
     # writing; None where none was made (PostgreSQL, an in-memory SQLite).
     opened: str | None = None
+    # The opening is known to be durable: if a power cut took this entry's transaction,
+    # the opening would still stand for the transfer (and be recorded at the next start).
+    covered: bool = False
 
 
 class AppenderClosed(RuntimeError):
@@ -83,6 +91,10 @@ async def write_batch(engine: AsyncEngine, entries: list[PendingEntry]) -> None:
     ordered = sorted(totals.items())
     events = [(entry.event, entry.at) for entry in entries]
     closing = [entry.opened for entry in entries if entry.opened is not None]
+    # A batch of covered entries need not wait for the disk: losing it in a power cut
+    # loses the deletion of their openings with it (one transaction), so each transfer
+    # is still on record, as ``broker_stopped`` instead of its bytes and records.
+    durable = not all(entry.covered for entry in entries)
     if engine.dialect.name == "sqlite":
         # The same steps in one trip to the driver's thread (broker.data.sqlite_batch), on
         # the writer connection checked out of the pool bare: none of SQLAlchemy's
@@ -90,7 +102,7 @@ async def write_batch(engine: AsyncEngine, entries: list[PendingEntry]) -> None:
         raw = await engine.raw_connection()
         try:
             written = await run_on_driver_thread(
-                raw.driver_connection, sqlite_batch.write_batch, ordered, events, closing
+                raw.driver_connection, sqlite_batch.write_batch, ordered, events, closing, durable
             )
         finally:
             raw.close()
@@ -127,8 +139,8 @@ class LedgerAppender:
         """Queue ``entry`` of a transfer whose opening is durably on record, and return at
         once: if its batch fails (logged, as every batch failure is), the opening stays
         and becomes a ``broker_stopped`` entry at the next start-up."""
-        if entry.opened is None:
-            raise ValueError("only an opened transfer's entry may be written unawaited")
+        if not entry.covered:
+            raise ValueError("only the entry of a transfer opened durably may go unawaited")
         self._queued(entry).add_done_callback(_retrieved)
 
     def _queued(self, entry: PendingEntry) -> asyncio.Future[None]:

@@ -190,4 +190,10 @@ def _entry(
         service=ticket.consent.service,
         bytes_sent=sent,
         opened=ticket.opening,
+        covered=_opening_durable(ticket),
     )
+
+
+def _opening_durable(ticket: Ticket) -> bool:
+    synced = ticket.synced
+    return synced is not None and synced.done() and synced.result()

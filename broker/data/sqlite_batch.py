@@ -27,6 +27,7 @@ from broker.data.open_transfers import SQLITE_CLOSE
 from broker.gdpr.pseudonyms import residents_named, with_pseudonyms
 from broker.storage.counters import SQLITE_ADD_BYTES
 from broker.storage.ledger import SQLITE_LOCK_HEAD, SQLITE_WRITE_HEAD
+from broker.storage.sqlite_driver import unsynced
 from broker.storage.tables import ledger, resident_keys
 from broker.storage.tokens import SqliteStatement
 from consent.ledger import LedgerEntry, LedgerEvent, next_entry
@@ -58,12 +59,25 @@ def write_batch(
     totals: Totals,
     events: Sequence[tuple[LedgerEvent, datetime]],
     closing: Sequence[str] = (),
+    durable: bool = True,
 ) -> list[LedgerEntry]:
     """On the driver's thread: counters, then the entries under the head lock, then the
     openings they close (``broker.data.open_transfers``), then the commit; the entries as
-    written. ``sqlite3`` opens the transaction at the first write."""
+    written. ``sqlite3`` opens the transaction at the first write. ``durable=False``: the
+    commit does not wait for the disk (every entry's opening is durable and stands for it
+    if a power cut takes this transaction, see ``broker.data.appender``)."""
     if connection.in_transaction:  # the writer is shared: never commit someone else's work
         raise RuntimeError("the ledger batch needs the writer connection outside a transaction")
+    with unsynced(connection, when=not durable):
+        return _write(connection, totals, events, closing)
+
+
+def _write(
+    connection: sqlite3.Connection,
+    totals: Totals,
+    events: Sequence[tuple[LedgerEvent, datetime]],
+    closing: Sequence[str],
+) -> list[LedgerEntry]:
     try:
         for (holder, service, day), (amount, count) in totals:
             connection.execute(

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import collections
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy.dialects.sqlite.aiosqlite import (
@@ -189,19 +190,32 @@ def commit_unsynced(
         if also is not None:
             also(connection, rows)
         return rows
+    with unsynced(connection):
+        try:
+            rows = connection.execute(sql, values).fetchall()
+            if also is not None:
+                also(connection, rows)
+            connection.commit()
+        except BaseException:
+            connection.rollback()
+            raise
+    return rows
+
+
+@contextmanager
+def unsynced(connection: sqlite3.Connection, *, when: bool = True) -> Iterator[None]:
+    """On the driver's thread, outside a transaction: commits made inside (``when`` is
+    true) do not wait for the disk (``synchronous=NORMAL``); the level is put back after.
+    SQLite refuses to change it inside a transaction: the caller opens theirs inside."""
+    if not when:
+        yield
+        return
     level = int(connection.execute("PRAGMA synchronous").fetchone()[0])
     connection.execute("PRAGMA synchronous=NORMAL")
     try:
-        rows = connection.execute(sql, values).fetchall()
-        if also is not None:
-            also(connection, rows)
-        connection.commit()
-    except BaseException:
-        connection.rollback()
-        raise
+        yield
     finally:
         connection.execute(f"PRAGMA synchronous={level}")
-    return rows
 
 
 def execute_many_and_commit(connection: sqlite3.Connection, sql: str, rows: list[Any]) -> None:

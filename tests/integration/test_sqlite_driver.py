@@ -9,6 +9,7 @@ roll back whole on failure, and be seen by the ledger's watchers (the metrics)."
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,14 @@ from broker.gdpr.pseudonyms import PseudonymousLedger
 from broker.ops.ledger_watch import Observed, watch_ledger
 from broker.storage.engine import make_engine
 from broker.storage.migrate import upgrade_async
-from broker.storage.tables import ledger, ledger_head, resident_keys, transfer_counters
+from broker.storage.sqlite_driver import run_on_driver_thread
+from broker.storage.tables import (
+    ledger,
+    ledger_head,
+    open_transfers,
+    resident_keys,
+    transfer_counters,
+)
 from consent.ledger import LedgerEvent
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -212,3 +220,47 @@ async def watchers_see_each_batch_once_committed(engine: AsyncEngine) -> None:
 
 async def test_watchers_see_the_batch_once_committed(engine: AsyncEngine) -> None:
     await watchers_see_each_batch_once_committed(engine)
+
+
+async def _open(engine: AsyncEngine, ids: list[str]) -> None:
+    async with engine.begin() as conn:
+        for opening in ids:
+            await conn.execute(
+                insert(open_transfers).values(
+                    id=opening, consent_id="grant_x", resource="daily_consumption", opened_at=NOW
+                )
+            )
+
+
+async def _traced(engine: AsyncEngine) -> list[str]:
+    """The statements the writer connection runs from now on, as SQLite sees them."""
+    seen: list[str] = []
+    raw = await engine.raw_connection()
+    try:
+        await run_on_driver_thread(
+            raw.driver_connection, lambda connection: connection.set_trace_callback(seen.append)
+        )
+    finally:
+        raw.close()
+    return seen
+
+
+async def test_a_batch_of_durably_opened_transfers_closes_them_without_waiting_for_the_disk(
+    engine: AsyncEngine,
+) -> None:
+    await _known_keys(engine)
+    await _open(engine, ["t1", "t2", "t3"])
+    seen = await _traced(engine)
+    covered = [replace(p, opened=f"t{i}", covered=True) for i, p in enumerate(BATCH[:2], 1)]
+    await write_batch(engine, covered)
+    assert "PRAGMA synchronous=NORMAL" in seen  # this commit does not wait for the disk
+    seen.clear()
+    # One entry whose opening is not known to be durable: the whole batch waits for it.
+    await write_batch(engine, [replace(BATCH[2], opened="t3"), BATCH[3]])
+    assert "PRAGMA synchronous=NORMAL" not in seen
+    assert "COMMIT" in seen
+    async with engine.connect() as conn:
+        assert await conn.scalar(select(func.count()).select_from(open_transfers)) == 0
+        assert await conn.scalar(select(func.count()).select_from(ledger)) == 4
+        level = await conn.scalar(text("PRAGMA synchronous"))
+    assert level == 2  # FULL again after the unsynced batch
