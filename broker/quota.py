@@ -20,10 +20,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import NoReturn
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from broker.storage.counters import SqlCounters
+from broker.storage.counters import SqlCounters, take_pair_on_writer
 from broker.storage.sqlite_driver import AlsoWrite
 from consent.errors import QuotaExceeded
 from consent.registry import ContractTerms
@@ -75,29 +76,61 @@ async def take_request(
     terms: ContractTerms,
     now: datetime,
     durable: bool = True,
-    also: AlsoWrite | None = None,
 ) -> None:
     """Count one request against the contract, or raise ``QuotaExceeded`` (nothing counted).
-    ``durable=False`` and ``also``: see ``SqlCounters.take_pair``.
+    ``durable=False``: see ``SqlCounters.take_pair``.
 
     One statement when the request is admitted (``SqlCounters.take_pair``); a refusal then
     gives back what was counted and reads which limit it was, in the order day, second,
     hour (the first one hit is the one named)."""
     counters = SqlCounters(conn)
-    day_key, day_ends = day_window(now)
+    windows, day = _asked(terms, now)
+    taken = await counters.take_pair(holder, service, windows, day, durable=durable)
+    if len(taken) != 2:
+        await _refuse(counters, taken, holder, service, terms, now, durable)
+
+
+async def take_request_on_writer(
+    engine: AsyncEngine,
+    *,
+    holder: str,
+    service: str,
+    terms: ContractTerms,
+    now: datetime,
+    also: AlsoWrite | None = None,
+) -> None:
+    """``take_request(durable=False)`` for a data request's admission on SQLite, on the
+    writer connection checked out bare (``take_pair_on_writer``, with ``also``); only a
+    refusal takes a ``Connection`` to give back and say which limit it was."""
+    windows, day = _asked(terms, now)
+    taken = await take_pair_on_writer(engine, holder, service, windows, day, also)
+    if len(taken) != 2:
+        async with engine.connect() as conn:
+            await _refuse(SqlCounters(conn), taken, holder, service, terms, now, False)
+
+
+Pair = tuple[tuple[str, int], tuple[str, int]]
+
+
+def _asked(terms: ContractTerms, now: datetime) -> tuple[Pair, tuple[str, int]]:
+    """The two request windows with their limits, and the day window with its limit."""
     first, second = request_windows(terms, now)
-    taken = await counters.take_pair(
-        holder,
-        service,
-        ((first.key, first.limit), (second.key, second.limit)),
-        (day_key, terms.bytes_per_day),
-        durable=durable,
-        also=also,
-    )
-    if len(taken) == 2:
-        return
+    day_key, _ = day_window(now)
+    return ((first.key, first.limit), (second.key, second.limit)), (day_key, terms.bytes_per_day)
+
+
+async def _refuse(
+    counters: SqlCounters,
+    taken: set[str],
+    holder: str,
+    service: str,
+    terms: ContractTerms,
+    now: datetime,
+    durable: bool,
+) -> NoReturn:
     for key in taken:
         await counters.give_back(holder, service, key, durable=durable)
+    day_key, day_ends = day_window(now)
     if not taken and await counters.bytes_in(holder, service, day_key) >= terms.bytes_per_day:
         raise ContractLimitReached(
             f"bytes_per_day: the {terms.bytes_per_day} bytes a day agreed between holder "
@@ -105,6 +138,7 @@ async def take_request(
             retry_after=max(1, math.ceil(day_ends - now.timestamp())),
             limit="bytes_per_day",
         )
+    first, second = request_windows(terms, now)
     window = second if first.key in taken else first
     raise ContractLimitReached(
         f"{window.term}: at most {window.limit} requests per "

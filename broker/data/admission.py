@@ -25,7 +25,7 @@ from broker.holder_cache import CachedHolder, holder_cache
 from broker.holders import open_consent_credential
 from broker.http.problems import Problem
 from broker.keys import CLOCK, ENGINE
-from broker.quota import ContractLimitReached, take_request
+from broker.quota import ContractLimitReached, take_request, take_request_on_writer
 from broker.storage.engine import wal_sync
 from broker.storage.registry import HolderRecord
 from broker.storage.tokens import TokenRecord, read_for_transfer
@@ -136,19 +136,28 @@ async def admit(request: web.Request, holder_id: str, resource: str, token: str)
         opening = Opening.new(consent.id, spec.name, dates.start, dates.end, now)
     try:
         # The contract counters (and, on SQLite, the transfer's opening) in one statement
-        # that commits at once without waiting for the disk (``SqlCounters.take_pair``), no
-        # unit of work. The counters may be lost in a power cut; the opening is synced
-        # while the holder answers, before the answer is finished (``broker.data.relay``).
-        async with engine.connect() as conn:
-            await take_request(
-                conn,
+        # that commits at once without waiting for the disk, no unit of work. The counters
+        # may be lost in a power cut; the opening is synced while the holder answers,
+        # before the answer is finished (``broker.data.relay``).
+        if engine.dialect.name == "sqlite":
+            await take_request_on_writer(
+                engine,
                 holder=holder.manifest.id,
                 service=consent.service,
                 terms=holder.manifest.contract,
                 now=now,
-                durable=False,
                 also=None if opening is None else opening.written_if_counted(),
             )
+        else:
+            async with engine.connect() as conn:
+                await take_request(
+                    conn,
+                    holder=holder.manifest.id,
+                    service=consent.service,
+                    terms=holder.manifest.contract,
+                    now=now,
+                    durable=False,
+                )
     except QuotaExceeded as denial:
         await _refuse(app, consent, resource, denial, now)
     if opening is None or sync is None:

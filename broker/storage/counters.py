@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from broker.storage.pg_statements import PgStatement, driver_errors, pg_driver
 from broker.storage.sqlite_driver import AlsoWrite, commit_unsynced, run_on_driver_thread
@@ -80,6 +80,53 @@ _SQLITE_GIVE_BACK = """
 """
 
 
+def _pair_values(
+    holder: str,
+    service: str,
+    windows: tuple[tuple[str, int], tuple[str, int]],
+    day: tuple[str, int],
+) -> dict[str, Any]:
+    (first, first_limit), (second, second_limit) = windows
+    day_key, day_limit = day
+    return {
+        "holder": holder,
+        "service": service,
+        "first": first,
+        "second": second,
+        "first_limit": first_limit,
+        "second_limit": second_limit,
+        "day": day_key,
+        "day_limit": day_limit,
+    }
+
+
+async def take_pair_on_writer(
+    engine: AsyncEngine,
+    holder: str,
+    service: str,
+    windows: tuple[tuple[str, int], tuple[str, int]],
+    day: tuple[str, int],
+    also: AlsoWrite | None = None,
+) -> set[str]:
+    """``SqlCounters.take_pair(durable=False)`` on a SQLite engine's writer connection,
+    checked out of the pool bare: a data request's admission needs none of SQLAlchemy's
+    statement machinery, and its ``Connection`` cost the event loop about 0.35 ms at
+    concurrency 1 to open and close (docs/performance.md, round ten). ``also``: more
+    writes in the count's transaction, given its rows (``broker.data.open_transfers``)."""
+    raw = await engine.raw_connection()
+    try:
+        rows = await run_on_driver_thread(
+            raw.driver_connection,
+            commit_unsynced,
+            _TAKE_PAIR.text,
+            _pair_values(holder, service, windows, day),
+            also,
+        )
+    finally:
+        raw.close()
+    return {str(row[0]) for row in rows}
+
+
 class SqlCounters:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
@@ -111,7 +158,6 @@ class SqlCounters:
         day: tuple[str, int],
         *,
         durable: bool = True,
-        also: AlsoWrite | None = None,
     ) -> set[str]:
         """Count one request in both ``(window, limit)`` if the day window ``day`` has fewer
         bytes than its limit; each window is counted only if below its own limit. Return the
@@ -121,24 +167,8 @@ class SqlCounters:
         is committed at once without waiting for the disk: on SQLite by
         ``broker.storage.sqlite_driver.commit_unsynced``, on PostgreSQL as one statement
         on asyncpg (``_PG_TAKE_PAIR_UNSYNCED``). Inside one (PostgreSQL), it joins it and
-        the caller's ``uow.commit(durable=False)`` relaxes that commit.
-
-        ``also`` (SQLite, ``durable=False`` only): more writes in the count's transaction,
-        given its rows (``broker.data.open_transfers``)."""
-        if also is not None and durable:
-            raise ValueError("`also` joins the unsynced count on SQLite only")
-        (first, first_limit), (second, second_limit) = windows
-        day_key, day_limit = day
-        values = {
-            "holder": holder,
-            "service": service,
-            "first": first,
-            "second": second,
-            "first_limit": first_limit,
-            "second_limit": second_limit,
-            "day": day_key,
-            "day_limit": day_limit,
-        }
+        the caller's ``uow.commit(durable=False)`` relaxes that commit."""
+        values = _pair_values(holder, service, windows, day)
         driver = await sqlite_driver(self._conn)
         if driver is not None:
             # One trip to aiosqlite's thread instead of SQLAlchemy's four (cursor, execute,
@@ -146,11 +176,7 @@ class SqlCounters:
             if durable:
                 rows = await driver.execute_fetchall(_TAKE_PAIR.text, values)
             else:
-                rows = await run_on_driver_thread(
-                    driver, commit_unsynced, _TAKE_PAIR.text, values, also
-                )
-        elif also is not None:
-            raise ValueError("`also` joins the unsynced count on SQLite only")
+                rows = await run_on_driver_thread(driver, commit_unsynced, _TAKE_PAIR.text, values)
         elif not durable and not (await pg_driver(self._conn)).is_in_transaction():
             rows = await _PG_TAKE_PAIR_UNSYNCED.fetch(self._conn, **values)
         else:
