@@ -98,15 +98,20 @@ async def take_request_on_writer(
     terms: ContractTerms,
     now: datetime,
     also: AlsoWrite | None = None,
+    unwritten: int = 0,
 ) -> None:
     """``take_request(durable=False)`` for a data request's admission on SQLite, on the
     writer connection checked out bare (``take_pair_on_writer``, with ``also``); only a
-    refusal takes a ``Connection`` to give back and say which limit it was."""
-    windows, day = _asked(terms, now)
+    refusal takes a ``Connection`` to give back and say which limit it was. ``unwritten``:
+    bytes this instance sent today that the counters do not hold yet (their ledger batch
+    is still to come, ``LedgerAppender.unwritten_bytes``), counted against the day."""
+    windows, (day_key, day_limit) = _asked(terms, now)
+    day = (day_key, day_limit - unwritten)
     taken = await take_pair_on_writer(engine, holder, service, windows, day, also)
     if len(taken) != 2:
         async with engine.connect() as conn:
-            await _refuse(SqlCounters(conn), taken, holder, service, terms, now, False)
+            counters = SqlCounters(conn)
+            await _refuse(counters, taken, holder, service, terms, now, False, unwritten)
 
 
 Pair = tuple[tuple[str, int], tuple[str, int]]
@@ -127,11 +132,13 @@ async def _refuse(
     terms: ContractTerms,
     now: datetime,
     durable: bool,
+    unwritten: int = 0,
 ) -> NoReturn:
     for key in taken:
         await counters.give_back(holder, service, key, durable=durable)
     day_key, day_ends = day_window(now)
-    if not taken and await counters.bytes_in(holder, service, day_key) >= terms.bytes_per_day:
+    used = await counters.bytes_in(holder, service, day_key) + unwritten if not taken else 0
+    if not taken and used >= terms.bytes_per_day:
         raise ContractLimitReached(
             f"bytes_per_day: the {terms.bytes_per_day} bytes a day agreed between holder "
             f"{holder} and this service are used up",

@@ -19,13 +19,19 @@ from typing import NoReturn
 from aiohttp import web
 
 from broker.crypto import hash_token
+from broker.data.appender import LEDGER_APPENDER
 from broker.data.open_transfers import Opening
 from broker.data.request import DateRange, invalid_token, parse_range
 from broker.holder_cache import CachedHolder, holder_cache
 from broker.holders import open_consent_credential
 from broker.http.problems import Problem
 from broker.keys import CLOCK, ENGINE
-from broker.quota import ContractLimitReached, take_request, take_request_on_writer
+from broker.quota import (
+    ContractLimitReached,
+    day_window,
+    take_request,
+    take_request_on_writer,
+)
 from broker.storage.engine import wal_sync
 from broker.storage.registry import HolderRecord
 from broker.storage.tokens import TokenRecord, read_for_transfer
@@ -140,6 +146,7 @@ async def admit(request: web.Request, holder_id: str, resource: str, token: str)
         # may be lost in a power cut; the opening is synced while the holder answers,
         # before the answer is finished (``broker.data.relay``).
         if engine.dialect.name == "sqlite":
+            appender = app[LEDGER_APPENDER]
             await take_request_on_writer(
                 engine,
                 holder=holder.manifest.id,
@@ -147,7 +154,11 @@ async def admit(request: web.Request, holder_id: str, resource: str, token: str)
                 terms=holder.manifest.contract,
                 now=now,
                 also=None if opening is None else opening.written_if_counted(),
+                unwritten=appender.unwritten_bytes(
+                    holder.manifest.id, consent.service, day_window(now)[0]
+                ),
             )
+            appender.writer_used()
         else:
             async with engine.connect() as conn:
                 await take_request(

@@ -57,6 +57,8 @@ from consent.usecases import transfer_event
 log = structlog.get_logger(__name__)
 
 MAX_BATCH = 256
+# How long entries nobody waits for may be held for the next admission (``_hold``).
+HOLD_SECONDS = 0.005
 
 
 @dataclass(frozen=True)
@@ -80,12 +82,16 @@ class AppenderClosed(RuntimeError):
     pass
 
 
+def _day_key(entry: PendingEntry) -> tuple[str, str, str]:
+    return entry.holder, entry.service, day_window(entry.at)[0]
+
+
 async def write_batch(engine: AsyncEngine, entries: list[PendingEntry]) -> None:
     """Write ``entries`` in one transaction: counters first, then the ledger in order."""
     totals: dict[tuple[str, str, str], tuple[int, int]] = {}
     for entry in entries:
         if entry.bytes_sent:
-            key = (entry.holder, entry.service, day_window(entry.at)[0])
+            key = _day_key(entry)
             amount, count = totals.get(key, (0, 0))
             totals[key] = (amount + entry.bytes_sent, count + 1)
     ordered = sorted(totals.items())
@@ -121,10 +127,14 @@ class LedgerAppender:
         self._max_batch = max_batch
         self._queue: list[tuple[PendingEntry, asyncio.Future[None]]] = []
         self._wake = asyncio.Event()
+        self._go = asyncio.Event()  # ends a hold (see ``_hold``)
         self._closed = False
         self._task: asyncio.Task[None] | None = None
         self.batches = 0  # for tests and the bench: how many transactions were written
         self.entries = 0
+        # Bytes of the entries queued or being written, per (holder, service, day window):
+        # not yet in ``transfer_counters``, but already sent (``unwritten_bytes``).
+        self._unwritten: dict[tuple[str, str, str], int] = {}
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="ledger-appender")
@@ -143,18 +153,37 @@ class LedgerAppender:
             raise ValueError("only the entry of a transfer opened durably may go unawaited")
         self._queued(entry).add_done_callback(_retrieved)
 
+    def unwritten_bytes(self, holder: str, service: str, day: str) -> int:
+        """Bytes sent by this instance's transfers whose entries are queued or being
+        written, for that holder, service and day window (``broker.quota.day_window``):
+        an admission adds them to the day's count, since the entry of the transfer just
+        answered may still be held (``_hold``) when the next request comes."""
+        return self._unwritten.get((holder, service, day), 0)
+
+    def writer_used(self) -> None:
+        """A data request's admission has just had SQLite's writer: entries held for it
+        may take it now (``_hold``)."""
+        self._go.set()
+
     def _queued(self, entry: PendingEntry) -> asyncio.Future[None]:
         if self._closed or self._task is None or self._task.done():
             raise AppenderClosed("the ledger appender is not running")
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._queue.append((entry, future))
+        if entry.bytes_sent:
+            key = _day_key(entry)
+            self._unwritten[key] = self._unwritten.get(key, 0) + entry.bytes_sent
+            future.add_done_callback(lambda _: self._written(key, entry.bytes_sent))
         self._wake.set()
+        if not entry.covered:  # somebody waits for this one: no hold
+            self._go.set()
         return future
 
     async def close(self) -> None:
         """Write what is queued, then stop."""
         self._closed = True
         self._wake.set()
+        self._go.set()
         task, self._task = self._task, None
         if task is None:
             return
@@ -168,6 +197,7 @@ class LedgerAppender:
             while True:
                 await self._wake.wait()
                 self._wake.clear()
+                await self._hold()
                 while self._queue:
                     batch = self._queue[: self._max_batch]
                     del self._queue[: self._max_batch]
@@ -177,6 +207,33 @@ class LedgerAppender:
         except asyncio.CancelledError:
             self._fail_all(AppenderClosed("the ledger appender was stopped"))
             raise
+
+    def _written(self, key: tuple[str, str, str], amount: int) -> None:
+        # Committed (now in the counters) or failed (lost with its batch): not pending.
+        left = self._unwritten.get(key, 0) - amount
+        if left > 0:
+            self._unwritten[key] = left
+        else:
+            self._unwritten.pop(key, None)
+
+    async def _hold(self) -> None:
+        """Let the next admission have SQLite's writer first, when nobody waits.
+
+        A transfer's entry is submitted as its answer ends (``submit``): its service, at
+        concurrency 1, sends its next request a moment later, whose contract counters
+        need the writer that the entry's batch would hold just then. Entries nobody waits
+        for (their openings stand for them) are therefore held until an admission has
+        had the writer (``writer_used``), or ``HOLD_SECONDS`` at most, and written while
+        that request waits for its holder. An entry somebody waits for, a full batch or
+        the appender's closing ends the hold at once."""
+        if self._closed or len(self._queue) >= self._max_batch:
+            return
+        if not all(entry.covered for entry, _ in self._queue):
+            return
+        self._go.clear()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(HOLD_SECONDS):
+                await self._go.wait()
 
     async def _flush(self, batch: list[tuple[PendingEntry, asyncio.Future[None]]]) -> None:
         try:
