@@ -133,8 +133,8 @@ async def admit(request: web.Request, holder_id: str, resource: str, token: str)
     sealed = None if found is None else found[2]
     if sealed is None:
         await _no_credential(app, consent, resource, dates, now)
-    # Opened before the counters are taken, so that nothing after them can fail: from
-    # there on the transfer is open, and only the relay closes it.
+    # The credential is unsealed before the counters are taken, so that nothing can fail
+    # after them: from there on the transfer is open, and only the relay closes it.
     credential = open_consent_credential(app, consent.id, sealed)
     sync = wal_sync(engine)
     opening = None

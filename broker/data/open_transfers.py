@@ -17,8 +17,9 @@ So at every moment an answered transfer is on record durably, as its entry or as
 opening. A broker stopped in between (killed, a power cut) leaves openings behind; the
 next broker on the database turns each into a ``transfer.failed`` entry with the outcome
 ``broker_stopped`` (bytes and records unknown, recorded as 0 and none) before it serves
-anything (``recover``). Openings are on SQLite only: one broker process serves a SQLite
-file, so every opening found at start-up is a stopped broker's. On PostgreSQL, where
+anything (``leftovers``, recorded by ``broker.data.appender``). Openings are on SQLite
+only: one broker process serves a SQLite file, so every opening found at start-up is a
+stopped broker's. On PostgreSQL, where
 several instances share the table and none could tell another's openings from its own,
 the entry is written before the answer is finished, as before.
 """
@@ -28,10 +29,9 @@ from __future__ import annotations
 import secrets
 import sqlite3
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-import structlog
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -40,8 +40,6 @@ from broker.storage.sqlite_driver import AlsoWrite
 from broker.storage.tables import open_transfers
 from broker.storage.tokens import SqliteStatement
 from consent.model import Consent
-
-log = structlog.get_logger(__name__)
 
 STOPPED = "broker_stopped"
 
@@ -102,7 +100,7 @@ async def leftovers(engine: AsyncEngine) -> list[Leftover]:
         rows = (
             await conn.execute(select(open_transfers).order_by(open_transfers.c.opened_at))
         ).all()
-        consents = SqlConsentRepository(conn, datetime.now().astimezone())
+        consents = SqlConsentRepository(conn, datetime.now(UTC))  # only read here
         found: list[Leftover] = []
         for row in rows:
             opening = Opening(
