@@ -14,7 +14,7 @@ import aiohttp
 from sqlalchemy import select, update
 
 from broker.holder_cache import holder_cache, invalidate_holder
-from broker.storage.tables import holders, ledger
+from broker.storage.tables import holders, ledger, open_transfers
 from consent.ledger import LedgerEntry
 from tests.support.flow import connect, field_value
 from tests.support.stack import (
@@ -60,6 +60,20 @@ async def simulator_token(stack: Stack, http: aiohttp.ClientSession) -> str:
         assert response.status == 200, await response.text()
         body = await response.json()
     return str(body["access_token"])
+
+
+async def openings(stack: Stack) -> list[str]:
+    """The grants of the transfers open right now (``broker.data.open_transfers``)."""
+    async with stack.engine.connect() as conn:
+        return list((await conn.execute(select(open_transfers.c.consent_id))).scalars())
+
+
+async def kinds_now(stack: Stack, grant_id: str) -> list[str]:
+    """The kinds of the grant's ledger entries as they stand, without waiting for the open
+    transfers to be recorded (``ledger_of`` waits)."""
+    async with stack.engine.connect() as conn:
+        rows = await conn.execute(select(ledger.c.kind).where(ledger.c.consent_id == grant_id))
+        return list(rows.scalars())
 
 
 async def ledger_of(stack: Stack, grant_id: str) -> list[LedgerEntry]:

@@ -10,33 +10,19 @@ import sqlite3
 import threading
 
 import aiohttp
-from sqlalchemy import select
 
-from broker.storage.tables import ledger, open_transfers
 from tests.e2e.data.support import (
     change_contract,
     data_url,
     days_ago,
     grant,
+    kinds_now,
     ledger_of,
+    openings,
 )
 from tests.e2e.data.test_holder_failures import _fault
 from tests.e2e.data.test_locked_database import _database_file
 from tests.support.stack import Stack, transfers_recorded
-
-
-async def _openings(stack: Stack) -> list[str]:
-    async with stack.engine.connect() as conn:
-        rows = await conn.execute(select(open_transfers.c.consent_id))
-        return [row.consent_id for row in rows]
-
-
-async def _entries(stack: Stack, grant_id: str) -> list[str]:
-    """The kinds of the grant's ledger entries as they stand (``ledger_of`` would wait for
-    every open transfer to be recorded first)."""
-    async with stack.engine.connect() as conn:
-        rows = await conn.execute(select(ledger.c.kind).where(ledger.c.consent_id == grant_id))
-        return [row.kind for row in rows]
 
 
 async def test_an_answer_finishes_while_its_ledger_entry_waits_and_the_opening_holds_it(
@@ -52,10 +38,10 @@ async def test_an_answer_finishes_while_its_ledger_entry_waits_and_the_opening_h
 
     transfer = asyncio.create_task(fetch())
     for _ in range(200):  # admitted: the opening is committed before the holder is asked
-        if await _openings(stack):
+        if await openings(stack):
             break
         await asyncio.sleep(0.01)
-    assert await _openings(stack) == [live.grant_id]
+    assert await openings(stack) == [live.grant_id]
 
     # Another process takes SQLite's write lock while the holder is still silent, so
     # that the ledger entry cannot be written when the answer ends.
@@ -79,8 +65,8 @@ async def test_an_answer_finishes_while_its_ledger_entry_waits_and_the_opening_h
         assert status == 200
         assert body.startswith(b'{"meter_reading"')
         # The answer is whole and the entry not written: the opening still says it.
-        assert await _openings(stack) == [live.grant_id]
-        assert not [e for e in await _entries(stack, live.grant_id) if e == "transfer.served"]
+        assert await openings(stack) == [live.grant_id]
+        assert not [e for e in await kinds_now(stack, live.grant_id) if e == "transfer.served"]
     finally:
         release.set()
         await asyncio.to_thread(holder.join, 10)
@@ -88,7 +74,7 @@ async def test_an_answer_finishes_while_its_ledger_entry_waits_and_the_opening_h
     entries = [e for e in await ledger_of(stack, live.grant_id) if e.kind == "transfer.served"]
     assert len(entries) == 1
     assert entries[0].details["bytes"] == len(body)
-    assert await _openings(stack) == []
+    assert await openings(stack) == []
 
 
 async def test_a_request_over_the_contract_opens_nothing(
@@ -104,7 +90,7 @@ async def test_a_request_over_the_contract_opens_nothing(
             statuses.append(response.status)
     assert statuses == [200, 429]
     await transfers_recorded(stack)
-    assert await _openings(stack) == []
+    assert await openings(stack) == []
     kinds = [e.kind for e in await ledger_of(stack, live.grant_id)]
     assert kinds.count("transfer.served") == 1
     assert kinds.count("transfer.denied") == 1
