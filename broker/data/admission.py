@@ -141,34 +141,7 @@ async def admit(request: web.Request, holder_id: str, resource: str, token: str)
     if sync is not None:
         opening = Opening.new(consent.id, spec.name, dates.start, dates.end, now)
     try:
-        # The contract counters (and, on SQLite, the transfer's opening) in one statement
-        # that commits at once without waiting for the disk, no unit of work. The counters
-        # may be lost in a power cut; the opening is synced while the holder answers,
-        # before the answer is finished (``broker.data.relay``).
-        if engine.dialect.name == "sqlite":
-            appender = app[LEDGER_APPENDER]
-            await take_request_on_writer(
-                engine,
-                holder=holder.manifest.id,
-                service=consent.service,
-                terms=holder.manifest.contract,
-                now=now,
-                also=None if opening is None else opening.written_if_counted(),
-                unwritten=appender.unwritten_bytes(
-                    holder.manifest.id, consent.service, day_window(now)[0]
-                ),
-            )
-            appender.writer_used()
-        else:
-            async with engine.connect() as conn:
-                await take_request(
-                    conn,
-                    holder=holder.manifest.id,
-                    service=consent.service,
-                    terms=holder.manifest.contract,
-                    now=now,
-                    durable=False,
-                )
+        await _take_counters(app, holder, consent, now, opening)
     except QuotaExceeded as denial:
         await _refuse(app, consent, resource, denial, now)
     if opening is None or sync is None:
@@ -176,6 +149,38 @@ async def admit(request: web.Request, holder_id: str, resource: str, token: str)
     return Ticket(
         consent, holder, spec, credential, dates.start, dates.end, opening.id, sync.request()
     )
+
+
+async def _take_counters(
+    app: web.Application,
+    holder: HolderRecord,
+    consent: Consent,
+    now: datetime,
+    opening: Opening | None,
+) -> None:
+    """The contract counters (and, on SQLite, the transfer's opening) in one statement
+    that commits at once without waiting for the disk, no unit of work; ``QuotaExceeded``
+    if the contract refuses. The counters may be lost in a power cut; the opening is
+    synced while the holder answers, before the answer is finished (``broker.data.relay``)."""
+    engine = app[ENGINE]
+    holder_id, terms = holder.manifest.id, holder.manifest.contract
+    if engine.dialect.name != "sqlite":
+        async with engine.connect() as conn:
+            await take_request(
+                conn, holder=holder_id, service=consent.service, terms=terms, now=now, durable=False
+            )
+        return
+    appender = app[LEDGER_APPENDER]
+    await take_request_on_writer(
+        engine,
+        holder=holder_id,
+        service=consent.service,
+        terms=terms,
+        now=now,
+        also=None if opening is None else opening.written_if_counted(),
+        unwritten=appender.unwritten_bytes(holder_id, consent.service, day_window(now)[0]),
+    )
+    appender.writer_used()  # entries held for this admission may take the writer now
 
 
 async def _holder(app: web.Application, holder_id: str) -> CachedHolder | None:
