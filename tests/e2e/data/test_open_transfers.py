@@ -10,7 +10,9 @@ import sqlite3
 import threading
 
 import aiohttp
+import pytest
 
+from broker.storage import wal_sync as wal_sync_module
 from tests.e2e.data.support import (
     change_contract,
     data_url,
@@ -94,3 +96,23 @@ async def test_a_request_over_the_contract_opens_nothing(
     kinds = [e.kind for e in await ledger_of(stack, live.grant_id)]
     assert kinds.count("transfer.served") == 1
     assert kinds.count("transfer.denied") == 1
+
+
+async def test_when_the_wal_cannot_be_synced_the_entry_is_written_before_the_answer_ends(
+    stack: Stack, http: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    live = await grant(stack, http)
+
+    def disk_gone(_path: str) -> None:
+        raise OSError("the WAL cannot be synced")
+
+    monkeypatch.setattr(wal_sync_module, "_fsync", disk_gone)
+    params = {"start": days_ago(3), "end": days_ago(1)}
+    async with http.get(data_url(stack), params=params, headers=live.auth) as response:
+        assert response.status == 200
+        body = await response.read()
+    # The long way: the entry was committed, durably, before the answer was finished.
+    assert (await kinds_now(stack, live.grant_id)).count("transfer.served") == 1
+    assert await openings(stack) == []
+    [served] = [e for e in await ledger_of(stack, live.grant_id) if e.kind == "transfer.served"]
+    assert served.details["bytes"] == len(body)
