@@ -226,7 +226,9 @@ class LedgerAppender:
         had the writer (``writer_used``), or ``HOLD_SECONDS`` at most, and written while
         that request waits for its holder. An entry somebody waits for, a full batch or
         the appender's closing ends the hold at once."""
-        if self._closed or len(self._queue) >= self._max_batch:
+        # A wake can find the queue empty (its entries went with the batch just written):
+        # nothing to hold then.
+        if self._closed or not self._queue or len(self._queue) >= self._max_batch:
             return
         if not all(entry.covered for entry, _ in self._queue):
             return
