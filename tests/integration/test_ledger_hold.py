@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from broker.data import appender as module
@@ -22,6 +22,7 @@ from broker.storage.engine import make_engine
 from broker.storage.migrate import upgrade_async
 from broker.storage.tables import ledger, open_transfers
 from consent.ledger import LedgerEvent
+from tests.integration.test_sqlite_driver import _open
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 DAY = day_window(NOW)[0]
@@ -56,16 +57,6 @@ def _entry(opened: str, nbytes: int = 10) -> PendingEntry:
     )
 
 
-async def _open(engine: AsyncEngine, *ids: str) -> None:
-    async with engine.begin() as conn:
-        for opening in ids:
-            await conn.execute(
-                insert(open_transfers).values(
-                    id=opening, consent_id="grant_1", resource="daily_consumption", opened_at=NOW
-                )
-            )
-
-
 async def _written(engine: AsyncEngine) -> int:
     async with engine.connect() as conn:
         return int(await conn.scalar(select(func.count()).select_from(ledger)) or 0)
@@ -86,7 +77,7 @@ def long_hold(monkeypatch: pytest.MonkeyPatch) -> None:
 async def test_an_entry_nobody_waits_for_is_held_until_an_admission_had_the_writer(
     engine: AsyncEngine,
 ) -> None:
-    await _open(engine, "t1")
+    await _open(engine, ["t1"])
     appender = LedgerAppender(engine)
     appender.start()
     try:
@@ -107,7 +98,7 @@ async def test_an_entry_nobody_waits_for_is_held_until_an_admission_had_the_writ
 
 @pytest.mark.usefixtures("long_hold")
 async def test_an_entry_somebody_waits_for_ends_the_hold(engine: AsyncEngine) -> None:
-    await _open(engine, "t1", "t2")
+    await _open(engine, ["t1", "t2"])
     appender = LedgerAppender(engine)
     appender.start()
     try:
@@ -123,7 +114,7 @@ async def test_an_entry_somebody_waits_for_ends_the_hold(engine: AsyncEngine) ->
 
 
 async def test_a_hold_ends_by_itself(engine: AsyncEngine) -> None:
-    await _open(engine, "t1")
+    await _open(engine, ["t1"])
     appender = LedgerAppender(engine)
     appender.start()
     try:
@@ -139,7 +130,7 @@ async def test_a_hold_ends_by_itself(engine: AsyncEngine) -> None:
 
 @pytest.mark.usefixtures("long_hold")
 async def test_closing_writes_what_is_held(engine: AsyncEngine) -> None:
-    await _open(engine, "t1")
+    await _open(engine, ["t1"])
     appender = LedgerAppender(engine)
     appender.start()
     appender.submit(_entry("t1"))
